@@ -1,0 +1,345 @@
+//! One typed `Config`, read once from environment variables, with defaults that work
+//! on a developer machine (MariaDB root without password and Redis on 127.0.0.1).
+//!
+//! Variable names follow the original where it had one (`MYSQL_SERVICE`, `REDIS_HOST`,
+//! `ENVIRONMENT`, `PIPELINE_NAMESPACE`...). Every variable is documented in the README.
+
+use std::collections::BTreeMap;
+use std::env;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error in {var}: {message}")]
+pub struct ConfigError {
+    pub var: String,
+    pub message: String,
+}
+
+fn bad(var: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var: var.to_string(), message: message.into() }
+}
+
+/// One Kubernetes cluster, as in the original's `CLUSTERS` dict.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ClusterConfig {
+    /// The cluster name (`project.expand.cluster` selects it).
+    #[serde(rename = "NAME", default)]
+    pub name: String,
+    /// Path of a kubeconfig file; empty means the in-cluster service account.
+    #[serde(rename = "KUBECONFIG", default)]
+    pub kubeconfig: String,
+    /// Domain of generated service hosts.
+    #[serde(rename = "SERVICE_DOMAIN", default)]
+    pub service_domain: String,
+    /// `inner_ip|public_host:port`, used for browser links.
+    #[serde(rename = "HOST", default)]
+    pub host: String,
+}
+
+/// Cron expressions of the scheduler's periodic tasks (6-field, with seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleConfig {
+    pub time_zone: chrono_tz::Tz,
+    /// task name → cron expression
+    pub tasks: BTreeMap<String, String>,
+    /// Minimum distance in seconds between two fire times of one cron pipeline.
+    pub cron_resolution_secs: i64,
+    /// How far past now fire times are planned, in seconds.
+    pub look_ahead_secs: i64,
+    /// How often the scheduler wakes up to check which periodic tasks are due, in ms.
+    pub tick_ms: u64,
+    /// Finished workflows and training jobs older than this are deleted (hours).
+    pub finished_ttl_hours: i64,
+    /// Running workflows older than this raise an alert (hours).
+    pub running_alert_hours: i64,
+    /// Notebooks untouched for this long are stopped (days; 0 = never).
+    pub notebook_expiry_days: i64,
+}
+
+/// The whole configuration of every binary.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub db_pool_size: u32,
+    pub redis_url: String,
+    pub dashboard_addr: String,
+    pub schedule_addr: String,
+    pub worker_addr: String,
+    pub watch_addr: String,
+    pub log_json: bool,
+    /// Key that signs session cookies.
+    pub secret_key: String,
+    /// Key of the HS256 user tokens (the original's `JWT_PASSWORD`).
+    pub jwt_password: String,
+    pub admin_username: String,
+    pub admin_password: Option<String>,
+    pub admin_email: String,
+    /// Users that receive admin notifications (`ADMIN_USER`, comma separated).
+    pub admin_users: Vec<String>,
+    pub frontend_dir: Option<PathBuf>,
+    /// Public base URL used in links of notifications.
+    pub host_url: String,
+    /// The home cluster (`ENVIRONMENT`).
+    pub environment: String,
+    pub clusters: BTreeMap<String, ClusterConfig>,
+    pub pipeline_namespace: String,
+    pub notebook_namespace: String,
+    pub service_namespace: String,
+    pub automl_namespace: String,
+    pub repository_org: String,
+    pub hubsecret: Vec<String>,
+    pub image_pull_policy: String,
+    pub max_task_cpu: f64,
+    pub max_task_mem_gb: f64,
+    pub max_task_gpu: f64,
+    pub schedule: ScheduleConfig,
+    pub worker_concurrency: usize,
+    pub notify_webhook: Option<String>,
+    /// Prometheus base URL used for task usage samples (empty: none).
+    pub prometheus_url: Option<String>,
+    /// Max body size accepted by the dashboard, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Where variables come from: the process environment, or a map in tests.
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    fn var_or(&self, name: &str, default: &str) -> String {
+        self.var(name).unwrap_or_else(|| default.to_string())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError> {
+        match self.var(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| bad(name, format!("cannot parse {v:?}"))),
+        }
+    }
+}
+
+fn csv(v: &str) -> Vec<String> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+/// Turns the original's SQLAlchemy URL (`mysql+pymysql://u:p@h:3306/db?charset=utf8mb4`)
+/// into a `mysql://` URL. diesel always talks utf8mb4, so `charset` is dropped.
+pub fn sqlalchemy_to_mysql_url(url: &str) -> Result<String, ConfigError> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("MYSQL_SERVICE", "expected scheme://..."))?;
+    if !(scheme == "mysql" || scheme.starts_with("mysql+")) {
+        return Err(bad("MYSQL_SERVICE", format!("unsupported scheme {scheme}")));
+    }
+    let (base, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let kept: Vec<&str> = query
+        .map(|q| q.split('&').filter(|kv| !kv.starts_with("charset=") && !kv.is_empty()).collect())
+        .unwrap_or_default();
+    let mut out = format!("mysql://{base}");
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    Ok(out)
+}
+
+/// Builds a Redis URL from `REDIS_HOST`, `REDIS_PORT`, `REDIS_PASSWORD`, `REDIS_DB`.
+pub fn redis_url_from_parts(host: &str, port: &str, password: Option<&str>, db: &str) -> String {
+    match password {
+        Some(p) => format!("redis://:{}@{host}:{port}/{db}", urlencoding_minimal(p)),
+        None => format!("redis://{host}:{port}/{db}"),
+    }
+}
+
+fn urlencoding_minimal(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Converts a 5-field crontab (the original's) to the 6-field form of the `cron` crate.
+pub fn crontab_with_seconds(expr: &str) -> String {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    if fields.len() == 5 { format!("0 {}", fields.join(" ")) } else { fields.join(" ") }
+}
+
+/// The original's beat schedule (orchestration.md §3.1), 5-field crontabs.
+pub const DEFAULT_SCHEDULES: &[(&str, &str)] = &[
+    ("make_timerun_config", "*/5 * * * *"),
+    ("delete_workflow", "1 * * * *"),
+    ("delete_debug_docker", "30 23 * * *"),
+    ("delete_notebook", "1 4 * * *"),
+    ("check_pod_terminating", "*/10 * * * *"),
+    ("watch_gpu", "10 8-23/2 * * *"),
+    ("watch_pod_utilization", "10 11 * * *"),
+    ("check_pipeline_run", "10 11 * * *"),
+    ("adjust_task_resources", "20 * * * *"),
+];
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(&|name| env::var(name).ok())
+    }
+
+    /// Reads the configuration from any variable source (tests pass a map).
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let v = Vars(lookup);
+        let database_url = match (v.var("DATABASE_URL"), v.var("MYSQL_SERVICE")) {
+            (Some(u), _) => u,
+            (None, Some(s)) => sqlalchemy_to_mysql_url(&s)?,
+            (None, None) => "mysql://root@127.0.0.1:3306/kubeflow".to_string(),
+        };
+        if !database_url.starts_with("mysql://") {
+            return Err(bad("DATABASE_URL", "must start with mysql://"));
+        }
+        let redis_url = match v.var("REDIS_URL") {
+            Some(u) => u,
+            None => redis_url_from_parts(
+                &v.var_or("REDIS_HOST", "127.0.0.1"),
+                &v.var_or("REDIS_PORT", "6379"),
+                v.var("REDIS_PASSWORD").as_deref(),
+                &v.var_or("REDIS_DB", "0"),
+            ),
+        };
+        let environment = v.var_or("ENVIRONMENT", "dev").to_lowercase();
+        let mut clusters: BTreeMap<String, ClusterConfig> = match v.var("CLUSTERS") {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| bad("CLUSTERS", format!("expected a JSON object of clusters: {e}")))?,
+            None => BTreeMap::new(),
+        };
+        if !clusters.contains_key(&environment) {
+            clusters.insert(
+                environment.clone(),
+                ClusterConfig {
+                    name: environment.clone(),
+                    kubeconfig: v.var_or("KUBECONFIG", ""),
+                    service_domain: String::new(),
+                    host: v.var_or("CLUSTER_HOST", ""),
+                },
+            );
+        }
+        let service_domain = v.var_or("SERVICE_DOMAIN", "service.svc.cluster.local");
+        for (key, c) in clusters.iter_mut() {
+            if c.name.is_empty() {
+                c.name = key.clone();
+            }
+            if c.service_domain.is_empty() {
+                c.service_domain = service_domain.clone();
+            }
+        }
+        let time_zone: chrono_tz::Tz = v.var_or("TIMEZONE", "Asia/Shanghai")
+            .parse()
+            .map_err(|_| bad("TIMEZONE", "unknown time zone"))?;
+        let mut tasks = BTreeMap::new();
+        for (name, default) in DEFAULT_SCHEDULES {
+            let env_name = format!("SCHEDULE_{}", name.to_uppercase());
+            let expr = crontab_with_seconds(&v.var_or(&env_name, default));
+            if expr == "off" || expr == "0 off" {
+                continue;
+            }
+            expr.parse::<cron::Schedule>()
+                .map_err(|e| bad(&env_name, format!("bad cron expression {expr:?}: {e}")))?;
+            tasks.insert(name.to_string(), expr);
+        }
+        let schedule = ScheduleConfig {
+            time_zone,
+            tasks,
+            cron_resolution_secs: v.parse::<i64>("PIPELINE_TASK_CRON_RESOLUTION", 10)? * 60,
+            look_ahead_secs: v.parse("CRON_LOOK_AHEAD_SECS", 300)?,
+            tick_ms: v.parse("SCHEDULE_TICK_MS", 1000)?,
+            finished_ttl_hours: v.parse("WORKFLOW_TTL_HOURS", 3)?,
+            running_alert_hours: v.parse("WORKFLOW_RUNNING_ALERT_HOURS", 48)?,
+            notebook_expiry_days: v.parse("NOTEBOOK_EXPIRY_DAYS", 3)?,
+        };
+        let secret_key = v.var("SECRET_KEY").unwrap_or_else(|| {
+            tracing::warn!("SECRET_KEY is not set: using a development key; set it in production");
+            "cube-studio-dev-secret-key-change-me".to_string()
+        });
+        Ok(Config {
+            database_url,
+            db_pool_size: v.parse("DB_POOL_SIZE", 10)?,
+            redis_url,
+            dashboard_addr: v.var_or("DASHBOARD_ADDR", "0.0.0.0:8080"),
+            schedule_addr: v.var_or("SCHEDULE_ADDR", "0.0.0.0:8081"),
+            worker_addr: v.var_or("WORKER_ADDR", "0.0.0.0:8082"),
+            watch_addr: v.var_or("WATCH_ADDR", "0.0.0.0:8083"),
+            log_json: matches!(v.var_or("LOG_FORMAT", "text").as_str(), "json" | "JSON"),
+            secret_key,
+            jwt_password: v.var_or("JWT_PASSWORD", "cube-studio"),
+            admin_username: v.var_or("ADMIN_USERNAME", "admin"),
+            admin_password: v.var("ADMIN_PASSWORD"),
+            admin_email: v.var_or("ADMIN_EMAIL", "admin@example.com"),
+            admin_users: csv(&v.var_or("ADMIN_USER", "admin")),
+            frontend_dir: v.var("FRONTEND_DIR").map(PathBuf::from),
+            host_url: v.var_or("HOST_URL", "http://127.0.0.1:8080").trim_end_matches('/').to_string(),
+            environment,
+            clusters,
+            pipeline_namespace: v.var_or("PIPELINE_NAMESPACE", "pipeline"),
+            notebook_namespace: v.var_or("NOTEBOOK_NAMESPACE", "jupyter"),
+            service_namespace: v.var_or("SERVICE_NAMESPACE", "service"),
+            automl_namespace: v.var_or("AUTOML_NAMESPACE", "automl"),
+            repository_org: v.var_or("REPOSITORY_ORG", "ccr.ccs.tencentyun.com/cube-studio/"),
+            hubsecret: csv(&v.var_or("HUBSECRET", "hubsecret")),
+            image_pull_policy: v.var_or("IMAGE_PULL_POLICY", "Always"),
+            max_task_cpu: v.parse("MAX_TASK_CPU", 50.0)?,
+            max_task_mem_gb: v.parse("MAX_TASK_MEM", 100.0)?,
+            max_task_gpu: v.parse("MAX_TASK_GPU", 8.0)?,
+            schedule,
+            worker_concurrency: v.parse("WORKER_CONCURRENCY", 8)?,
+            notify_webhook: v.var("NOTIFY_WEBHOOK_URL"),
+            prometheus_url: v.var("PROMETHEUS_URL"),
+            max_body_bytes: v.parse("MAX_BODY_BYTES", 4 * 1024 * 1024)?,
+        })
+    }
+
+    /// The configured cluster of that name, else the home cluster.
+    pub fn cluster(&self, name: Option<&str>) -> Option<&ClusterConfig> {
+        name.and_then(|n| self.clusters.get(n)).or_else(|| self.clusters.get(&self.environment))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_sqlalchemy_urls() {
+        assert_eq!(
+            sqlalchemy_to_mysql_url("mysql+pymysql://root:admin@mysql:3306/kubeflow?charset=utf8mb4").unwrap(),
+            "mysql://root:admin@mysql:3306/kubeflow"
+        );
+        assert_eq!(
+            sqlalchemy_to_mysql_url("mysql://u@h/db?charset=utf8&ssl_mode=required").unwrap(),
+            "mysql://u@h/db?ssl_mode=required"
+        );
+        assert!(sqlalchemy_to_mysql_url("postgresql://x/y").is_err());
+    }
+
+    #[test]
+    fn builds_redis_urls() {
+        assert_eq!(redis_url_from_parts("r", "6379", None, "0"), "redis://r:6379/0");
+        assert_eq!(redis_url_from_parts("r", "1", Some("a b@"), "2"), "redis://:a%20b%40@r:1/2");
+    }
+
+    #[test]
+    fn prepends_seconds() {
+        assert_eq!(crontab_with_seconds("*/5 * * * *"), "0 */5 * * * *");
+        assert_eq!(crontab_with_seconds("0 */5 * * * *"), "0 */5 * * * *");
+    }
+}

@@ -1,0 +1,13 @@
+//! What more than one cube-studio binary needs: configuration, logging, shutdown,
+//! metrics, credentials, queue payloads, the pipeline compiler, cron planning,
+//! Kubernetes access and notifications.
+
+pub mod config;
+pub mod metrics;
+pub mod ops_server;
+pub mod password;
+pub mod shutdown;
+pub mod telemetry;
+pub mod token;
+
+pub use config::Config;

@@ -1,0 +1,146 @@
+//! Connection pool, database creation and the embedded migrations.
+
+use std::time::Duration;
+
+use diesel::mysql::MysqlConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+/// The migrations under `migrations/` at the workspace root, compiled in.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+/// A pool of MySQL connections.
+pub type DbPool = Pool<ConnectionManager<MysqlConnection>>;
+/// One connection taken from the pool.
+pub type DbConn = PooledConnection<ConnectionManager<MysqlConnection>>;
+
+/// Everything that can go wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("cannot connect to the database: {0}")]
+    Connection(#[from] diesel::ConnectionError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("bad database url: {0}")]
+    Url(String),
+}
+
+impl DbError {
+    /// True for errors that go away when the database comes back (worth a retry).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DbError::Pool(_) | DbError::Connection(_) => true,
+            DbError::Query(diesel::result::Error::DatabaseError(kind, info)) => {
+                matches!(kind, diesel::result::DatabaseErrorKind::ClosedConnection | diesel::result::DatabaseErrorKind::SerializationFailure)
+                    || info.message().contains("server has gone away")
+                    || info.message().contains("Lost connection")
+                    || info.message().contains("Can't connect")
+                    || info.message().contains("Deadlock")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Splits `mysql://user:pw@host:port/db?x=y` into the server URL (no database) and the database name.
+pub fn split_database_url(url: &str) -> Result<(String, String), DbError> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let rest = base
+        .strip_prefix("mysql://")
+        .ok_or_else(|| DbError::Url(format!("{url}: expected mysql://")))?;
+    let (server, db) = match rest.rsplit_once('/') {
+        Some((s, d)) if !d.is_empty() => (s, d),
+        _ => return Err(DbError::Url(format!("{url}: no database name"))),
+    };
+    if !db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(DbError::Url(format!("{db}: database names may hold letters, digits, _ and -")));
+    }
+    let mut server_url = format!("mysql://{server}/");
+    if let Some(q) = query {
+        server_url = format!("{server_url}?{q}");
+    }
+    Ok((server_url, db.to_string()))
+}
+
+/// Creates the database named in `url` (utf8mb4) when it does not exist yet.
+pub fn ensure_database(url: &str) -> Result<(), DbError> {
+    let (server, db) = split_database_url(url)?;
+    let mut conn = MysqlConnection::establish(&server)?;
+    diesel::sql_query(format!(
+        "CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    ))
+    .execute(&mut conn)?;
+    Ok(())
+}
+
+/// Drops the database named in `url` if it exists.
+pub fn drop_database(url: &str) -> Result<(), DbError> {
+    let (server, db) = split_database_url(url)?;
+    let mut conn = MysqlConnection::establish(&server)?;
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS `{db}`")).execute(&mut conn)?;
+    Ok(())
+}
+
+/// Builds a pool without connecting; connections are made on first use, so a
+/// database that is down at start-up or later only fails the operations that need it.
+pub fn build_pool(url: &str, max_size: u32) -> DbPool {
+    Pool::builder()
+        .max_size(max_size.max(1))
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(5))
+        .test_on_check_out(true)
+        .build_unchecked(ConnectionManager::new(url))
+}
+
+/// Applies every pending migration; returns the versions applied.
+pub fn run_migrations(conn: &mut MysqlConnection) -> Result<Vec<String>, DbError> {
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// Reverts every applied migration (used by tests and `dashboard migrate --revert-all`).
+pub fn revert_all_migrations(conn: &mut MysqlConnection) -> Result<Vec<String>, DbError> {
+    let reverted = conn
+        .revert_all_migrations(MIGRATIONS)
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(reverted.iter().map(|v| v.to_string()).collect())
+}
+
+/// Names of the tables in the current database.
+pub fn table_names(conn: &mut MysqlConnection) -> Result<Vec<String>, DbError> {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let rows: Vec<Name> = diesel::sql_query(
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name",
+    )
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.name).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_urls() {
+        let (s, d) = split_database_url("mysql://root:pw@h:3306/kubeflow").unwrap();
+        assert_eq!(s, "mysql://root:pw@h:3306/");
+        assert_eq!(d, "kubeflow");
+        assert!(split_database_url("mysql://root@h:3306/").is_err());
+        assert!(split_database_url("postgres://x/y").is_err());
+        assert!(split_database_url("mysql://h/bad`name").is_err());
+    }
+}

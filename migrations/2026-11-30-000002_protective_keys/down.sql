@@ -1,0 +1,2 @@
+-- The keys stay: the first migration's down drops the tables.
+SELECT 1;
