@@ -1,1 +1,99 @@
-fn main() {}
+//! `dashboard`: the REST API of cube-studio for its React front end.
+//!
+//! `dashboard migrate` applies pending migrations; `dashboard init` seeds; `dashboard`
+//! (no argument) migrates and serves HTTP on `DASHBOARD_ADDR`.
+
+use std::process::ExitCode;
+
+use app_core::Config;
+use app_core::database::{wait_for_database, with_conn};
+use app_core::telemetry::init_tracing;
+
+mod seed;
+mod server;
+mod views;
+
+const USAGE: &str = "usage: dashboard [migrate [--revert-all] | init | serve]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match args.first().map(String::as_str) {
+            Some("migrate") => {
+                migrate(
+                    &config,
+                    args.get(1).map(String::as_str) == Some("--revert-all"),
+                )
+                .await
+            }
+            Some("init") => init(&config).await,
+            None | Some("serve") => server::serve(config).await,
+            Some("-h") | Some("--help") | Some("help") => {
+                println!("{USAGE}");
+                Ok(())
+            }
+            Some(other) => Err(anyhow::anyhow!("unknown command {other:?}; {USAGE}")),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "dashboard failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: &Config, revert_all: bool) -> anyhow::Result<()> {
+    let Some(pool) = wait_for_database(&config.database_url, 1, true, || false).await else {
+        anyhow::bail!("database unreachable");
+    };
+    let done = with_conn(&pool, move |conn| {
+        if revert_all {
+            app_models::db::revert_all_migrations(conn)
+        } else {
+            app_models::db::run_migrations(conn)
+        }
+    })
+    .await?;
+    if revert_all {
+        tracing::info!(reverted = ?done, "migrations reverted");
+    } else if done.is_empty() {
+        tracing::info!("database is up to date");
+    } else {
+        tracing::info!(applied = ?done, "migrations applied");
+    }
+    Ok(())
+}
+
+async fn init(config: &Config) -> anyhow::Result<()> {
+    migrate(config, false).await?;
+    let Some(pool) = wait_for_database(&config.database_url, 1, false, || false).await else {
+        anyhow::bail!("database unreachable");
+    };
+    let cfg = config.clone();
+    let report = with_conn(&pool, move |conn| {
+        seed::run_seed(conn, &cfg, views::customize_job()).map_err(Into::into)
+    })
+    .await?;
+    tracing::info!(rows_inserted = report.inserted, "seed data in place");
+    Ok(())
+}

@@ -19,7 +19,10 @@ pub struct ConfigError {
 }
 
 fn bad(var: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError { var: var.to_string(), message: message.into() }
+    ConfigError {
+        var: var.to_string(),
+        message: message.into(),
+    }
 }
 
 /// One Kubernetes cluster, as in the original's `CLUSTERS` dict.
@@ -109,7 +112,9 @@ struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
 
 impl Vars<'_> {
     fn var(&self, name: &str) -> Option<String> {
-        (self.0)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+        (self.0)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
     }
 
     fn var_or(&self, name: &str, default: &str) -> String {
@@ -119,13 +124,19 @@ impl Vars<'_> {
     fn parse<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError> {
         match self.var(name) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| bad(name, format!("cannot parse {v:?}"))),
+            Some(v) => v
+                .parse()
+                .map_err(|_| bad(name, format!("cannot parse {v:?}"))),
         }
     }
 }
 
 fn csv(v: &str) -> Vec<String> {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// Turns the original's SQLAlchemy URL (`mysql+pymysql://u:p@h:3306/db?charset=utf8mb4`)
@@ -142,7 +153,11 @@ pub fn sqlalchemy_to_mysql_url(url: &str) -> Result<String, ConfigError> {
         None => (rest, None),
     };
     let kept: Vec<&str> = query
-        .map(|q| q.split('&').filter(|kv| !kv.starts_with("charset=") && !kv.is_empty()).collect())
+        .map(|q| {
+            q.split('&')
+                .filter(|kv| !kv.starts_with("charset=") && !kv.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let mut out = format!("mysql://{base}");
     if !kept.is_empty() {
@@ -175,7 +190,11 @@ fn urlencoding_minimal(s: &str) -> String {
 /// Converts a 5-field crontab (the original's) to the 6-field form of the `cron` crate.
 pub fn crontab_with_seconds(expr: &str) -> String {
     let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() == 5 { format!("0 {}", fields.join(" ")) } else { fields.join(" ") }
+    if fields.len() == 5 {
+        format!("0 {}", fields.join(" "))
+    } else {
+        fields.join(" ")
+    }
 }
 
 /// The original's beat schedule (orchestration.md §3.1), 5-field crontabs.
@@ -219,8 +238,12 @@ impl Config {
         };
         let environment = v.var_or("ENVIRONMENT", "dev").to_lowercase();
         let mut clusters: BTreeMap<String, ClusterConfig> = match v.var("CLUSTERS") {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| bad("CLUSTERS", format!("expected a JSON object of clusters: {e}")))?,
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                bad(
+                    "CLUSTERS",
+                    format!("expected a JSON object of clusters: {e}"),
+                )
+            })?,
             None => BTreeMap::new(),
         };
         if !clusters.contains_key(&environment) {
@@ -243,7 +266,8 @@ impl Config {
                 c.service_domain = service_domain.clone();
             }
         }
-        let time_zone: chrono_tz::Tz = v.var_or("TIMEZONE", "Asia/Shanghai")
+        let time_zone: chrono_tz::Tz = v
+            .var_or("TIMEZONE", "Asia/Shanghai")
             .parse()
             .map_err(|_| bad("TIMEZONE", "unknown time zone"))?;
         let mut tasks = BTreeMap::new();
@@ -287,7 +311,10 @@ impl Config {
             admin_email: v.var_or("ADMIN_EMAIL", "admin@example.com"),
             admin_users: csv(&v.var_or("ADMIN_USER", "admin")),
             frontend_dir: v.var("FRONTEND_DIR").map(PathBuf::from),
-            host_url: v.var_or("HOST_URL", "http://127.0.0.1:8080").trim_end_matches('/').to_string(),
+            host_url: v
+                .var_or("HOST_URL", "http://127.0.0.1:8080")
+                .trim_end_matches('/')
+                .to_string(),
             environment,
             clusters,
             pipeline_namespace: v.var_or("PIPELINE_NAMESPACE", "pipeline"),
@@ -310,7 +337,8 @@ impl Config {
 
     /// The configured cluster of that name, else the home cluster.
     pub fn cluster(&self, name: Option<&str>) -> Option<&ClusterConfig> {
-        name.and_then(|n| self.clusters.get(n)).or_else(|| self.clusters.get(&self.environment))
+        name.and_then(|n| self.clusters.get(n))
+            .or_else(|| self.clusters.get(&self.environment))
     }
 }
 
@@ -321,7 +349,10 @@ mod tests {
     #[test]
     fn converts_sqlalchemy_urls() {
         assert_eq!(
-            sqlalchemy_to_mysql_url("mysql+pymysql://root:admin@mysql:3306/kubeflow?charset=utf8mb4").unwrap(),
+            sqlalchemy_to_mysql_url(
+                "mysql+pymysql://root:admin@mysql:3306/kubeflow?charset=utf8mb4"
+            )
+            .unwrap(),
             "mysql://root:admin@mysql:3306/kubeflow"
         );
         assert_eq!(
@@ -333,8 +364,14 @@ mod tests {
 
     #[test]
     fn builds_redis_urls() {
-        assert_eq!(redis_url_from_parts("r", "6379", None, "0"), "redis://r:6379/0");
-        assert_eq!(redis_url_from_parts("r", "1", Some("a b@"), "2"), "redis://:a%20b%40@r:1/2");
+        assert_eq!(
+            redis_url_from_parts("r", "6379", None, "0"),
+            "redis://r:6379/0"
+        );
+        assert_eq!(
+            redis_url_from_parts("r", "1", Some("a b@"), "2"),
+            "redis://:a%20b%40@r:1/2"
+        );
     }
 
     #[test]

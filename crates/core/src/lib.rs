@@ -3,9 +3,13 @@
 //! Kubernetes access and notifications.
 
 pub mod config;
+pub mod database;
 pub mod metrics;
 pub mod ops_server;
 pub mod password;
+pub mod redis_conn;
+pub mod retry;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod token;

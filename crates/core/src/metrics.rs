@@ -42,12 +42,17 @@ impl Metrics {
     }
 
     fn key(labels: &[(&str, &str)]) -> Vec<(String, String)> {
-        labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     /// Adds `by` to a counter.
     pub fn inc_by(&self, name: &str, help: &str, labels: &[(&str, &str)], by: f64) {
-        self.with(name, help, Kind::Counter, |f| *f.values.entry(Self::key(labels)).or_insert(0.0) += by);
+        self.with(name, help, Kind::Counter, |f| {
+            *f.values.entry(Self::key(labels)).or_insert(0.0) += by
+        });
     }
 
     /// Adds one to a counter.
@@ -64,7 +69,9 @@ impl Metrics {
 
     /// Adds `by` (may be negative) to a gauge.
     pub fn add(&self, name: &str, help: &str, labels: &[(&str, &str)], by: f64) {
-        self.with(name, help, Kind::Gauge, |f| *f.values.entry(Self::key(labels)).or_insert(0.0) += by);
+        self.with(name, help, Kind::Gauge, |f| {
+            *f.values.entry(Self::key(labels)).or_insert(0.0) += by
+        });
     }
 
     /// Reads one value (tests and health checks).
@@ -73,7 +80,9 @@ impl Metrics {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        map.get(name).and_then(|f| f.values.get(&Self::key(labels)).copied()).unwrap_or(0.0)
+        map.get(name)
+            .and_then(|f| f.values.get(&Self::key(labels)).copied())
+            .unwrap_or(0.0)
     }
 
     /// Renders the Prometheus text exposition format.
@@ -96,7 +105,9 @@ impl Metrics {
                 } else {
                     let l: Vec<String> = labels
                         .iter()
-                        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+                        .map(|(k, v)| {
+                            format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+                        })
                         .collect();
                     let _ = writeln!(out, "{name}{{{}}} {value}", l.join(","));
                 }

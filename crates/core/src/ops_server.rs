@@ -10,7 +10,11 @@ use crate::metrics::Metrics;
 pub type HealthCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// Serves `/health` (200 `OK` or 503 with the reason) and `/metrics` until the handle is stopped.
-pub fn serve_ops(addr: &str, metrics: Metrics, health: HealthCheck) -> std::io::Result<actix_web::dev::Server> {
+pub fn serve_ops(
+    addr: &str,
+    metrics: Metrics,
+    health: HealthCheck,
+) -> std::io::Result<actix_web::dev::Server> {
     let server = HttpServer::new(move || {
         let metrics = metrics.clone();
         let health = health.clone();
@@ -22,7 +26,9 @@ pub fn serve_ops(addr: &str, metrics: Metrics, health: HealthCheck) -> std::io::
                     async move {
                         match health() {
                             Ok(()) => HttpResponse::Ok().content_type("text/plain").body("OK"),
-                            Err(reason) => HttpResponse::ServiceUnavailable().content_type("text/plain").body(reason),
+                            Err(reason) => HttpResponse::ServiceUnavailable()
+                                .content_type("text/plain")
+                                .body(reason),
                         }
                     }
                 }),

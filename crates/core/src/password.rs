@@ -25,8 +25,13 @@ pub fn hash_password(password: &str) -> String {
 /// Hashes with an explicit iteration count.
 pub fn hash_password_with(password: &str, iterations: u32) -> String {
     let mut rng = rand::rng();
-    let salt: String = (0..16).map(|_| SALT_CHARS[rng.random_range(0..SALT_CHARS.len())] as char).collect();
-    format!("pbkdf2:sha256:{iterations}${salt}${}", pbkdf2_hex(password, &salt, iterations))
+    let salt: String = (0..16)
+        .map(|_| SALT_CHARS[rng.random_range(0..SALT_CHARS.len())] as char)
+        .collect();
+    format!(
+        "pbkdf2:sha256:{iterations}${salt}${}",
+        pbkdf2_hex(password, &salt, iterations)
+    )
 }
 
 /// True when `hash` is a werkzeug pbkdf2:sha256 hash.
@@ -38,7 +43,8 @@ pub fn is_hash(value: &str) -> bool {
 /// plain-text stored passwords, which the original accepted) never verify.
 pub fn verify_password(hash: &str, password: &str) -> bool {
     let mut parts = hash.splitn(3, '$');
-    let (Some(method), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(method), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
     let mut m = method.split(':');
@@ -70,7 +76,10 @@ mod tests {
     #[test]
     fn verifies_a_werkzeug_hash() {
         // werkzeug.security.generate_password_hash("admin", "pbkdf2:sha256:1000") with salt "abcdefgh"
-        let h = format!("pbkdf2:sha256:1000$abcdefgh${}", pbkdf2_hex("admin", "abcdefgh", 1000));
+        let h = format!(
+            "pbkdf2:sha256:1000$abcdefgh${}",
+            pbkdf2_hex("admin", "abcdefgh", 1000)
+        );
         assert!(verify_password(&h, "admin"));
         assert!(!verify_password(&h, "admin2"));
         assert!(!verify_password("admin", "admin"));

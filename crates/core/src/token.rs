@@ -20,7 +20,11 @@ fn sign(key: &str, data: &str) -> Vec<u8> {
 /// The token of `username` (byte-identical to the original's).
 pub fn user_token(username: &str, key: &str) -> String {
     let payload = serde_json::json!({"iss": "cube-studio", "sub": username}).to_string();
-    let data = format!("{}.{}", URL_SAFE_NO_PAD.encode(HEADER), URL_SAFE_NO_PAD.encode(payload));
+    let data = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(HEADER),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
     let sig = URL_SAFE_NO_PAD.encode(sign(key, &data));
     format!("{data}.{sig}")
 }
@@ -32,7 +36,8 @@ pub fn verify_user_token(token: &str, key: &str) -> Option<String> {
     if parts.next().is_some() {
         return None;
     }
-    let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).ok()?).ok()?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).ok()?).ok()?;
     if header.get("alg")?.as_str()? != "HS256" {
         return None;
     }
@@ -40,7 +45,8 @@ pub fn verify_user_token(token: &str, key: &str) -> Option<String> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).ok()?;
     mac.update(format!("{h}.{p}").as_bytes());
     mac.verify_slice(&sig).ok()?;
-    let payload: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).ok()?).ok()?;
+    let payload: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).ok()?).ok()?;
     if payload.get("iss").and_then(|v| v.as_str()) != Some("cube-studio") {
         return None;
     }
@@ -54,8 +60,12 @@ pub fn sign_value(data: &str, key: &str) -> String {
 
 /// Checks a signature made by [`sign_value`] in constant time.
 pub fn verify_value(data: &str, signature: &str, key: &str) -> bool {
-    let Ok(sig) = URL_SAFE_NO_PAD.decode(signature) else { return false };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else { return false };
+    let Ok(sig) = URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else {
+        return false;
+    };
     mac.update(data.as_bytes());
     mac.verify_slice(&sig).is_ok()
 }
@@ -72,7 +82,10 @@ mod tests {
             t,
             "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJjdWJlLXN0dWRpbyIsInN1YiI6ImFkbWluIn0.jrHZR_Ekt9FgrJh0BBYElLthXsRGnWJLReYrkaPlTCE"
         );
-        assert_eq!(verify_user_token(&t, "cube-studio").as_deref(), Some("admin"));
+        assert_eq!(
+            verify_user_token(&t, "cube-studio").as_deref(),
+            Some("admin")
+        );
         assert_eq!(verify_user_token(&t, "other-key"), None);
         assert_eq!(verify_user_token("admin", "cube-studio"), None);
         assert_eq!(verify_user_token("a.b.c", "cube-studio"), None);

@@ -36,8 +36,11 @@ impl DbError {
         match self {
             DbError::Pool(_) | DbError::Connection(_) => true,
             DbError::Query(diesel::result::Error::DatabaseError(kind, info)) => {
-                matches!(kind, diesel::result::DatabaseErrorKind::ClosedConnection | diesel::result::DatabaseErrorKind::SerializationFailure)
-                    || info.message().contains("server has gone away")
+                matches!(
+                    kind,
+                    diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::SerializationFailure
+                ) || info.message().contains("server has gone away")
                     || info.message().contains("Lost connection")
                     || info.message().contains("Can't connect")
                     || info.message().contains("Deadlock")
@@ -60,8 +63,13 @@ pub fn split_database_url(url: &str) -> Result<(String, String), DbError> {
         Some((s, d)) if !d.is_empty() => (s, d),
         _ => return Err(DbError::Url(format!("{url}: no database name"))),
     };
-    if !db.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(DbError::Url(format!("{db}: database names may hold letters, digits, _ and -")));
+    if !db
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(DbError::Url(format!(
+            "{db}: database names may hold letters, digits, _ and -"
+        )));
     }
     let mut server_url = format!("mysql://{server}/");
     if let Some(q) = query {

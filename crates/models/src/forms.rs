@@ -15,7 +15,10 @@ pub struct Audit {
 
 impl Audit {
     pub fn new(user_id: Option<i32>) -> Self {
-        Audit { user_id, now: chrono::Local::now().naive_local().with_nanosecond_zero() }
+        Audit {
+            user_id,
+            now: chrono::Local::now().naive_local().with_nanosecond_zero(),
+        }
     }
 }
 
@@ -306,7 +309,13 @@ pub struct NewTask {
 
 impl NewTask {
     /// A task with every model default of data-model.md §1.5.
-    pub fn new(name: &str, label: &str, pipeline_id: i32, job_template_id: i32, audit: Audit) -> Self {
+    pub fn new(
+        name: &str,
+        label: &str,
+        pipeline_id: i32,
+        job_template_id: i32,
+        audit: Audit,
+    ) -> Self {
         NewTask {
             name: name.into(),
             label: label.into(),

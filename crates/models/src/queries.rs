@@ -1,14 +1,18 @@
 //! Typed queries shared by the binaries.
 
-use diesel::prelude::*;
 use diesel::mysql::MysqlConnection;
+use diesel::prelude::*;
 
 use crate::rows::*;
 use crate::schema::*;
 
 /// The user with that name, if any.
 pub fn user_by_name(conn: &mut MysqlConnection, name: &str) -> QueryResult<Option<User>> {
-    ab_user::table.filter(ab_user::username.eq(name)).select(User::as_select()).first(conn).optional()
+    ab_user::table
+        .filter(ab_user::username.eq(name))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// The role names of a user.
