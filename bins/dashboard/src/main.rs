@@ -9,9 +9,7 @@ use app_core::Config;
 use app_core::database::{wait_for_database, with_conn};
 use app_core::telemetry::init_tracing;
 
-mod seed;
-mod server;
-mod views;
+use dashboard::{seed, server, views};
 
 const USAGE: &str = "usage: dashboard [migrate [--revert-all] | init | serve]";
 

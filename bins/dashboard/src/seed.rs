@@ -5,7 +5,7 @@
 //! one demo pipeline of three tasks. Every step finds by its natural key before inserting.
 
 use app_core::Config;
-use app_core::password::hash_password;
+use app_core::password::hash_password_with;
 use app_models::forms::*;
 use app_models::queries::last_insert_id;
 use app_models::schema::*;
@@ -330,7 +330,7 @@ fn seed_in_tx(
                 .values(NewUser::new(
                     &config.admin_username,
                     &config.admin_email,
-                    hash_password(&password),
+                    hash_password_with(&password, config.password_hash_iterations),
                     audit,
                 ))
                 .execute(conn)?;
@@ -399,8 +399,7 @@ fn seed_in_tx(
         Ok(id)
     };
     let public_expand =
-        serde_json::to_string_pretty(&json!({"cluster": config.environment, "org": "public"}))
-            .unwrap_or_default();
+        app_core::json_text::pretty4(&json!({"cluster": config.environment, "org": "public"}));
     let public_id = ensure_project(
         conn,
         "public",
@@ -411,7 +410,7 @@ fn seed_in_tx(
     )?;
     let mut group_ids = std::collections::HashMap::new();
     for (i, (name, describe)) in TEMPLATE_GROUPS.iter().enumerate() {
-        let expand = serde_json::to_string_pretty(&json!({"index": i + 1})).unwrap_or_default();
+        let expand = app_core::json_text::pretty4(&json!({"index": i + 1}));
         let id = ensure_project(conn, name, describe, "job-template", expand, &mut report)?;
         group_ids.insert(*name, id);
     }
@@ -493,13 +492,13 @@ fn seed_in_tx(
                         describe: t.describe.into(),
                         workdir: Some(t.workdir.into()),
                         entrypoint: Some(t.entrypoint.into()),
-                        args: Some(serde_json::to_string_pretty(&t.args).unwrap_or_default()),
+                        args: Some(app_core::json_text::pretty4(&t.args)),
                         env: Some(t.env.into()),
                         volume_mount: Some(String::new()),
                         privileged: Some(false),
                         accounts: Some(t.accounts.into()),
                         demo: Some("{}".into()),
-                        expand: Some(serde_json::to_string_pretty(&expand).unwrap_or_default()),
+                        expand: Some(app_core::json_text::pretty4(&expand)),
                         created_on: Some(audit.now),
                         changed_on: Some(audit.now),
                         created_by_fk: audit.user_id,
@@ -530,8 +529,7 @@ fn seed_in_tx(
             audit,
         );
         p.namespace = Some(config.pipeline_namespace.clone());
-        p.parameter =
-            Some(serde_json::to_string_pretty(&json!({"demo": "true"})).unwrap_or_default());
+        p.parameter = Some(app_core::json_text::pretty4(&json!({"demo": "true"})));
         p.dag_json = json!({"prepare": {"upstream": []}, "train": {"upstream": ["prepare"]}, "report": {"upstream": ["prepare"]}}).to_string();
         p.global_env = Some("DATA_DIR=/mnt/{{creator}}/demo".into());
         diesel::insert_into(pipeline::table)
@@ -566,7 +564,7 @@ fn seed_in_tx(
         for (i, (name, label, template, args)) in tasks.iter().enumerate() {
             let mut t = NewTask::new(name, label, pipeline_id, *template, audit);
             t.namespace = Some(config.pipeline_namespace.clone());
-            t.args = Some(serde_json::to_string_pretty(args).unwrap_or_default());
+            t.args = Some(app_core::json_text::pretty4(args));
             t.resource_cpu = Some("1".into());
             t.resource_memory = Some("1G".into());
             diesel::insert_into(task::table).values(t).execute(conn)?;
@@ -591,7 +589,7 @@ fn seed_in_tx(
             );
         }
         diesel::update(pipeline::table.filter(pipeline::id.eq(pipeline_id)))
-            .set(pipeline::expand.eq(serde_json::to_string_pretty(&nodes).unwrap_or_default()))
+            .set(pipeline::expand.eq(app_core::json_text::pretty4(&nodes)))
             .execute(conn)?;
     }
     Ok(report)

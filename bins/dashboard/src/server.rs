@@ -1,19 +1,70 @@
-//! The HTTP server.
+//! The HTTP server: migrations, state, app, graceful stop.
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
 use app_core::Config;
+use app_core::database::{wait_for_database, with_conn};
+
+use crate::app::{AppState, configure, error_shaper, limits};
+use crate::auth::middleware::authenticate;
+
+/// Builds the actix `App` of the dashboard (used by the server and by tests).
+#[macro_export]
+macro_rules! dashboard_app {
+    ($state:expr) => {{
+        let state: actix_web::web::Data<$crate::app::AppState> = $state;
+        let (payload, json, query, path) = $crate::app::limits(state.config.max_body_bytes);
+        actix_web::App::new()
+            .app_data(state.clone())
+            .app_data(payload)
+            .app_data(json)
+            .app_data(query)
+            .app_data(path)
+            .wrap(actix_web::middleware::from_fn(
+                $crate::auth::middleware::authenticate,
+            ))
+            .wrap($crate::app::error_shaper())
+            .configure(|cfg| $crate::app::configure(cfg, &state))
+    }};
+}
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let Some(pool) =
+        wait_for_database(&config.database_url, config.db_pool_size, true, || false).await
+    else {
+        anyhow::bail!("database unreachable");
+    };
+    let applied = with_conn(&pool, app_models::db::run_migrations).await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
     let addr = config.dashboard_addr.clone();
-    tracing::info!(%addr, "dashboard listening");
-    HttpServer::new(|| {
-        App::new().route(
-            "/health",
-            web::get().to(|| async { HttpResponse::Ok().body("OK") }),
-        )
+    let workers = std::env::var("DASHBOARD_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(2usize);
+    let p2 = pool.clone();
+    let state =
+        web::Data::new(tokio::task::spawn_blocking(move || AppState::build(p2, config)).await??);
+    tracing::info!(%addr, views = state.views.len(), "dashboard listening");
+    HttpServer::new(move || {
+        let (payload, json, query, path) = limits(state.config.max_body_bytes);
+        App::new()
+            .app_data(state.clone())
+            .app_data(payload)
+            .app_data(json)
+            .app_data(query)
+            .app_data(path)
+            .wrap(Compress::default())
+            .wrap(from_fn(authenticate))
+            .wrap(error_shaper())
+            .configure(|cfg| configure(cfg, &state))
     })
+    .workers(workers)
+    .shutdown_timeout(10)
     .bind(&addr)?
     .run()
     .await?;
+    tracing::info!("dashboard stopped");
     Ok(())
 }

@@ -105,6 +105,8 @@ pub struct Config {
     pub prometheus_url: Option<String>,
     /// Max body size accepted by the dashboard, in bytes.
     pub max_body_bytes: usize,
+    /// PBKDF2 iterations of new password hashes (werkzeug 2.3 uses 600000).
+    pub password_hash_iterations: u32,
 }
 
 /// Where variables come from: the process environment, or a map in tests.
@@ -332,6 +334,12 @@ impl Config {
             notify_webhook: v.var("NOTIFY_WEBHOOK_URL"),
             prometheus_url: v.var("PROMETHEUS_URL"),
             max_body_bytes: v.parse("MAX_BODY_BYTES", 4 * 1024 * 1024)?,
+            password_hash_iterations: v
+                .parse(
+                    "PASSWORD_HASH_ITERATIONS",
+                    crate::password::DEFAULT_ITERATIONS,
+                )?
+                .clamp(1000, 10_000_000),
         })
     }
 

@@ -2,8 +2,11 @@
 //! metrics, credentials, queue payloads, the pipeline compiler, cron planning,
 //! Kubernetes access and notifications.
 
+pub mod argo;
 pub mod config;
 pub mod database;
+pub mod json_text;
+pub mod k8s;
 pub mod metrics;
 pub mod ops_server;
 pub mod password;
@@ -12,6 +15,7 @@ pub mod retry;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
+pub mod template_args;
 pub mod token;
 
 pub use config::Config;

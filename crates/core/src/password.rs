@@ -17,9 +17,20 @@ fn pbkdf2_hex(password: &str, salt: &str, iterations: u32) -> String {
     hex::encode(out)
 }
 
+static ITERATIONS: std::sync::atomic::AtomicU32 =
+    std::sync::atomic::AtomicU32::new(DEFAULT_ITERATIONS);
+
+/// Sets the iterations [`hash_password`] uses (from `PASSWORD_HASH_ITERATIONS`).
+pub fn set_iterations(n: u32) {
+    ITERATIONS.store(n.max(1000), std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Hashes a password the way werkzeug's `generate_password_hash` does.
 pub fn hash_password(password: &str) -> String {
-    hash_password_with(password, DEFAULT_ITERATIONS)
+    hash_password_with(
+        password,
+        ITERATIONS.load(std::sync::atomic::Ordering::Relaxed),
+    )
 }
 
 /// Hashes with an explicit iteration count.

@@ -1,0 +1,145 @@
+//! The application state and the app factory shared by the server and the tests.
+
+use std::sync::Arc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpResponse, web};
+use app_core::Config;
+use app_models::DbPool;
+
+use crate::auth::context::{Ctx, CtxCache};
+use crate::cluster::Kube;
+use crate::engine::meta::SchemaMeta;
+use crate::engine::models::{ModelDef, all_models};
+use crate::engine::response::ApiError;
+use crate::engine::view::ModelView;
+
+/// Everything a request handler can reach.
+pub struct AppState {
+    pub pool: DbPool,
+    pub config: Arc<Config>,
+    pub schema: SchemaMeta,
+    pub models: Vec<ModelDef>,
+    pub views: Vec<ModelView>,
+    pub ctx_cache: CtxCache,
+    pub kube: Arc<Kube>,
+}
+
+impl AppState {
+    /// Builds the state: reads the schema metadata (the database must be migrated).
+    pub fn build(pool: DbPool, config: Config) -> anyhow::Result<AppState> {
+        app_core::password::set_iterations(config.password_hash_iterations);
+        let mut conn = pool.get()?;
+        let schema = crate::engine::meta::load_schema(&mut conn)?;
+        if schema.table("ab_user").is_none() {
+            anyhow::bail!("the database has no cube-studio tables: run `dashboard migrate`");
+        }
+        let kube = Kube::new(&config)?;
+        Ok(AppState {
+            pool,
+            views: crate::views::all_views(&config, &kube),
+            kube,
+            config: Arc::new(config),
+            schema,
+            models: all_models(),
+            ctx_cache: CtxCache::default(),
+        })
+    }
+
+    /// The index of the view at `route_base`.
+    pub fn view_index(&self, route_base: &str) -> Option<usize> {
+        self.views.iter().position(|v| v.route_base == route_base)
+    }
+
+    /// The caller behind a username, from a short cache or the database.
+    pub async fn load_ctx(&self, username: &str) -> Result<Option<Ctx>, ApiError> {
+        if let Some(c) = self.ctx_cache.get(username) {
+            return Ok(Some(c));
+        }
+        let pool = self.pool.clone();
+        let name = username.to_string();
+        let ctx = web::block(move || -> Result<Option<Ctx>, ApiError> {
+            let mut conn = pool.get().map_err(app_models::DbError::from)?;
+            Ok(Ctx::load(&mut conn, &name)?)
+        })
+        .await??;
+        if let Some(c) = &ctx {
+            self.ctx_cache.put(c);
+        }
+        Ok(ctx)
+    }
+
+    /// Called after any write: membership and roles may have changed.
+    pub fn after_write(&self, idx: usize) {
+        if matches!(
+            self.views[idx].table,
+            "project_user" | "project" | "ab_user" | "ab_role"
+        ) {
+            self.ctx_cache.clear();
+        }
+    }
+}
+
+/// Turns any error response that is not JSON (extractor errors, payload limits,
+/// unknown URLs) into the JSON envelope, so clients never get HTML or plain text.
+fn json_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.contains("json") || v.contains("text/html"))
+        .unwrap_or(false);
+    if is_json || res.status().as_u16() < 400 {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (req, _) = res.into_parts();
+    let message = match status.as_u16() {
+        404 => "not found".to_string(),
+        405 => "method not allowed".to_string(),
+        413 => "request body too large".to_string(),
+        s => format!("bad request ({s})"),
+    };
+    let resp: HttpResponse<BoxBody> =
+        actix_web::ResponseError::error_response(&ApiError::new(status, message));
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, resp).map_into_right_body(),
+    ))
+}
+
+/// The error-shaping middleware.
+pub fn error_shaper<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(json_errors)
+}
+
+/// Body limits and extractor error shapes.
+pub fn limits(
+    max_body: usize,
+) -> (
+    web::PayloadConfig,
+    web::JsonConfig,
+    web::QueryConfig,
+    web::PathConfig,
+) {
+    (
+        web::PayloadConfig::new(max_body),
+        web::JsonConfig::default()
+            .limit(max_body)
+            .error_handler(|e, _| ApiError::bad_request(format!("bad JSON body: {e}")).into()),
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::bad_request(format!("bad query string: {e}")).into()),
+        web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()),
+    )
+}
+
+/// Every route of the dashboard.
+pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
+    crate::auth::login::configure(cfg);
+    crate::frontend::configure(cfg, state);
+    crate::views::configure(cfg, state);
+}

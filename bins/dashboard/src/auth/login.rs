@@ -1,0 +1,258 @@
+//! `/login/`, `/login/api/` and `/logout`.
+//!
+//! Unlike the original, login never accepts a plain-text stored password, never
+//! registers unknown users, and `/login/api/?token=` needs the user's token, not a name.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::session::{SESSION_COOKIE, SESSION_SECONDS, encode_session};
+use crate::app::AppState;
+use crate::engine::response::ApiError;
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    login_url: Option<String>,
+    token: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+/// Only same-site paths are followed after login (no open redirect).
+fn safe_target(login_url: Option<&str>) -> String {
+    match login_url {
+        Some(u) if u.starts_with('/') && !u.starts_with("//") && !u.contains('\\') => u.to_string(),
+        Some(u) => match url::Url::parse(u) {
+            Ok(parsed) => {
+                let mut p = parsed.path().to_string();
+                if let Some(q) = parsed.query() {
+                    p.push('?');
+                    p.push_str(q);
+                }
+                if p.starts_with('/') && !p.starts_with("//") {
+                    p
+                } else {
+                    "/frontend/".into()
+                }
+            }
+            Err(_) => "/frontend/".into(),
+        },
+        None => "/frontend/".into(),
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn login_page(login_url: &str, error: Option<&str>) -> String {
+    let err = error
+        .map(|e| format!("<p class=\"error\">{}</p>", html_escape(e)))
+        .unwrap_or_default();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cube-studio login</title>
+<style>body{{font-family:sans-serif;background:#f5f6f8}}form{{width:320px;margin:120px auto;padding:24px;background:#fff;border-radius:8px;box-shadow:0 1px 4px #0002}}
+input{{width:100%;padding:8px;margin:6px 0 14px;box-sizing:border-box}}button{{width:100%;padding:10px}}.error{{color:#c00}}</style></head>
+<body><form method="post" action="/login/?login_url={url}">
+<h2>cube-studio</h2>{err}
+<label>用户名 / username<input name="username" autocomplete="username" autofocus></label>
+<label>密码 / password<input name="password" type="password" autocomplete="current-password"></label>
+<button type="submit">登录 / Login</button></form></body></html>"#,
+        url = html_escape(&urlencoding::encode(login_url)),
+    )
+}
+
+fn session_cookies(state: &AppState, username: &str) -> (Cookie<'static>, Cookie<'static>) {
+    let now = chrono::Utc::now().timestamp();
+    let session = Cookie::build(
+        SESSION_COOKIE,
+        encode_session(username, &state.config.secret_key, now),
+    )
+    .path("/")
+    .http_only(true)
+    .same_site(SameSite::Lax)
+    .max_age(CookieDuration::seconds(SESSION_SECONDS))
+    .finish();
+    let name = Cookie::build("myapp_username", username.to_string())
+        .path("/")
+        .finish();
+    (session, name)
+}
+
+/// `GET /login/`: the login form.
+pub async fn login_form(q: web::Query<LoginQuery>) -> HttpResponse {
+    let target = safe_target(q.login_url.as_deref());
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(login_page(&target, None))
+}
+
+/// Checks a username and password; returns the username when they match an active user.
+async fn check_password(
+    state: &AppState,
+    username: String,
+    password: String,
+) -> Result<Option<String>, ApiError> {
+    let pool = state.pool.clone();
+    let found = web::block(move || -> Result<Option<String>, ApiError> {
+        let mut conn = pool.get().map_err(app_models::DbError::from)?;
+        let user = app_models::queries::user_by_name(&mut conn, &username)?;
+        let user = match user {
+            Some(u) => Some(u),
+            None => {
+                use app_models::schema::ab_user;
+                use diesel::prelude::*;
+                ab_user::table
+                    .filter(ab_user::email.eq(&username))
+                    .select(app_models::rows::User::as_select())
+                    .first(&mut conn)
+                    .optional()?
+            }
+        };
+        Ok(user.and_then(|u| {
+            let active = u.active.unwrap_or(true);
+            let hash = u.password.unwrap_or_default();
+            (active && app_core::password::verify_password(&hash, &password)).then_some(u.username)
+        }))
+    })
+    .await??;
+    Ok(found)
+}
+
+/// `POST /login/`: a form (browser) or JSON (API clients) with `username` and `password`.
+pub async fn login_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<LoginQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.contains("json"))
+        .unwrap_or(false);
+    let form: Option<LoginForm> = if is_json {
+        serde_json::from_slice(&body).ok()
+    } else {
+        serde_urlencoded::from_bytes(&body).ok()
+    };
+    let target = safe_target(q.login_url.as_deref());
+    let fail = |msg: &str| -> HttpResponse {
+        if is_json {
+            HttpResponse::Unauthorized().json(json!({"status": 1, "message": msg, "result": {}}))
+        } else {
+            HttpResponse::Unauthorized()
+                .content_type("text/html; charset=utf-8")
+                .body(login_page(&target, Some(msg)))
+        }
+    };
+    let Some(form) = form else {
+        return Ok(fail("username and password are required"));
+    };
+    let username = form.username.trim().to_string();
+    if username.is_empty()
+        || username.len() > 64
+        || form.password.is_empty()
+        || form.password.len() > 1024
+    {
+        return Ok(fail("wrong username or password"));
+    }
+    let Some(user) = check_password(&state, username, form.password).await? else {
+        return Ok(fail("wrong username or password"));
+    };
+    let (session, name) = session_cookies(&state, &user);
+    if is_json {
+        return Ok(HttpResponse::Ok()
+            .cookie(session)
+            .cookie(name)
+            .json(json!({"status": 0, "message": "登录成功", "result": {"username": user}})));
+    }
+    Ok(HttpResponse::Found()
+        .cookie(session)
+        .cookie(name)
+        .insert_header((header::LOCATION, target))
+        .finish())
+}
+
+/// `GET|POST /login/api/?token=<user token>`: a session from the user's token.
+pub async fn login_api(
+    state: web::Data<AppState>,
+    q: web::Query<LoginQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(token) = q.token.as_deref() else {
+        return Err(ApiError::bad_request("token is required"));
+    };
+    let token = token.rsplit('|').next().unwrap_or(token);
+    let Some(username) = app_core::token::verify_user_token(token, &state.config.jwt_password)
+    else {
+        return Ok(HttpResponse::Unauthorized()
+            .json(json!({"status": 1, "message": "invalid token", "result": {}})));
+    };
+    if state.load_ctx(&username).await?.is_none() {
+        return Ok(
+            HttpResponse::Ok().json(json!({"status": 1, "message": "未发现用户", "result": {}}))
+        );
+    }
+    let (session, name) = session_cookies(&state, &username);
+    Ok(HttpResponse::Ok()
+        .cookie(session)
+        .cookie(name)
+        .json(json!({"status": 0, "message": "登录成功", "result": {}})))
+}
+
+/// `GET /logout`: clears the cookies and goes back to the login form.
+pub async fn logout() -> HttpResponse {
+    let mut session = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    session.make_removal();
+    let mut name = Cookie::build("myapp_username", "").path("/").finish();
+    name.make_removal();
+    HttpResponse::Found()
+        .cookie(session)
+        .cookie(name)
+        .insert_header((header::LOCATION, "/login/"))
+        .finish()
+}
+
+/// Registers `/login/`, `/login/api/` and `/logout`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/login",
+        web::get()
+            .to(|req: HttpRequest| async move { crate::engine::routes::redirect_slash(&req) }),
+    )
+    .route("/login/", web::get().to(login_form))
+    .route("/login/", web::post().to(login_submit))
+    .route("/login/api/", web::get().to(login_api))
+    .route("/login/api/", web::post().to(login_api))
+    .route("/logout", web::get().to(logout))
+    .route("/logout/", web::get().to(logout));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_site() {
+        assert_eq!(safe_target(Some("/frontend/x?a=1")), "/frontend/x?a=1");
+        assert_eq!(safe_target(Some("//evil.com/x")), "/frontend/");
+        assert_eq!(
+            safe_target(Some("http://host:8080/frontend/y?b=2")),
+            "/frontend/y?b=2"
+        );
+        assert_eq!(safe_target(Some("javascript:alert(1)")), "/frontend/");
+        assert_eq!(safe_target(None), "/frontend/");
+    }
+}

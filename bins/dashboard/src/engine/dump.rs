@@ -1,0 +1,262 @@
+//! Rows out: related objects nested, printed (`str_related`) or as ids, computed
+//! properties filled, keys projected in the view's order. Password hashes never leave.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::mysql::MysqlConnection;
+use serde_json::{Map, Value, json};
+
+use super::models::RelationKind;
+use super::resolve::{ColumnRef, Resolved};
+use super::response::ApiError;
+use super::sql::{Bind, q, select_rows};
+use super::view::Row;
+use crate::auth::Ctx;
+
+/// How related rows appear.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RelMode {
+    /// every scalar column of the related row (FAB's nested schema)
+    Nested,
+    /// the related row's repr (`str_related=1`); to-many relations stay nested
+    Str,
+    /// ids (the edit / add schema of POST and PUT results)
+    Pk,
+}
+
+fn ids_of(rows: &[Row], key: &str) -> Vec<i64> {
+    let set: BTreeSet<i64> = rows
+        .iter()
+        .filter_map(|r| r.get(key).and_then(Value::as_i64))
+        .collect();
+    set.into_iter().collect()
+}
+
+fn in_list(n: usize) -> String {
+    vec!["?"; n].join(",")
+}
+
+/// The scalar columns of a related row that FAB's nested schema shows.
+fn nested_row(rv: &Resolved<'_>, table: &str, mut row: Row) -> Row {
+    if let Some(m) = rv.model_of(table) {
+        for fk in m.fk_columns() {
+            row.remove(fk);
+        }
+        for s in m.secret_columns {
+            row.remove(*s);
+        }
+    }
+    row
+}
+
+/// Loads rows of `table` by id with their repr under `__repr__`.
+pub fn load_by_ids(
+    conn: &mut MysqlConnection,
+    rv: &Resolved<'_>,
+    table: &str,
+    ids: &[i64],
+) -> Result<BTreeMap<i64, Row>, ApiError> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let Some(meta) = rv.schema.table(table) else {
+        return Ok(BTreeMap::new());
+    };
+    let repr = rv.model_of(table).map(|m| m.repr_sql).unwrap_or("t.`id`");
+    let rows = select_rows(
+        conn,
+        meta,
+        &[("__repr__", repr.to_string())],
+        &format!("WHERE t.`id` IN ({})", in_list(ids.len())),
+        &ids.iter().map(|i| Bind::Int(*i)).collect::<Vec<_>>(),
+    )?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_i64).map(|id| (id, r)))
+        .collect())
+}
+
+/// Fills related objects and properties named in `keys` into `rows` (in place).
+pub fn enrich(
+    conn: &mut MysqlConnection,
+    rv: &Resolved<'_>,
+    ctx: &Ctx,
+    rows: &mut [Row],
+    keys: &[String],
+    mode: RelMode,
+) -> Result<(), ApiError> {
+    for key in keys {
+        match rv.resolve(key) {
+            ColumnRef::Relation(r) => match r.kind {
+                RelationKind::ManyToOne { fk, target } => {
+                    let ids = ids_of(rows, fk);
+                    let related = if mode == RelMode::Pk {
+                        BTreeMap::new()
+                    } else {
+                        load_by_ids(conn, rv, target, &ids)?
+                    };
+                    for row in rows.iter_mut() {
+                        let id = row.get(fk).and_then(Value::as_i64);
+                        let v = match (mode, id) {
+                            (_, None) => Value::Null,
+                            (RelMode::Pk, Some(id)) => json!(id),
+                            (RelMode::Str, Some(id)) => related
+                                .get(&id)
+                                .and_then(|r| r.get("__repr__").cloned())
+                                .unwrap_or(Value::Null),
+                            (RelMode::Nested, Some(id)) => match related.get(&id) {
+                                Some(r) => {
+                                    let mut r = r.clone();
+                                    r.remove("__repr__");
+                                    Value::Object(nested_row(rv, target, r))
+                                }
+                                None => Value::Null,
+                            },
+                        };
+                        row.insert(key.clone(), v);
+                    }
+                }
+                RelationKind::OneToMany { target, fk } => {
+                    let ids = ids_of(rows, "id");
+                    let mut by_parent: BTreeMap<i64, Vec<Row>> = BTreeMap::new();
+                    if !ids.is_empty()
+                        && let Some(meta) = rv.schema.table(target)
+                    {
+                        let found = select_rows(
+                            conn,
+                            meta,
+                            &[],
+                            &format!(
+                                "WHERE t.{} IN ({}) ORDER BY t.`id`",
+                                q(fk),
+                                in_list(ids.len())
+                            ),
+                            &ids.iter().map(|i| Bind::Int(*i)).collect::<Vec<_>>(),
+                        )?;
+                        for r in found {
+                            if let Some(p) = r.get(fk).and_then(Value::as_i64) {
+                                by_parent.entry(p).or_default().push(r);
+                            }
+                        }
+                    }
+                    for row in rows.iter_mut() {
+                        let id = row.get("id").and_then(Value::as_i64).unwrap_or(-1);
+                        let children = by_parent.remove(&id).unwrap_or_default();
+                        let v: Vec<Value> = children
+                            .into_iter()
+                            .map(|c| match mode {
+                                RelMode::Pk => c.get("id").cloned().unwrap_or(Value::Null),
+                                _ => Value::Object(nested_row(rv, target, c)),
+                            })
+                            .collect();
+                        row.insert(key.clone(), Value::Array(v));
+                    }
+                }
+                RelationKind::ManyToMany {
+                    through,
+                    self_fk,
+                    other_fk,
+                    target,
+                } => {
+                    let ids = ids_of(rows, "id");
+                    let mut links: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+                    if !ids.is_empty() {
+                        #[derive(diesel::QueryableByName)]
+                        struct Link {
+                            #[diesel(sql_type = diesel::sql_types::BigInt)]
+                            a: i64,
+                            #[diesel(sql_type = diesel::sql_types::BigInt)]
+                            b: i64,
+                        }
+                        let sql = format!(
+                            "SELECT CAST({s} AS SIGNED) AS a, CAST({o} AS SIGNED) AS b FROM {t} WHERE {s} IN ({l}) ORDER BY {o}",
+                            s = q(self_fk),
+                            o = q(other_fk),
+                            t = q(through),
+                            l = in_list(ids.len())
+                        );
+                        let mut query = diesel::sql_query(sql).into_boxed();
+                        for i in &ids {
+                            query = query.bind::<diesel::sql_types::BigInt, _>(*i);
+                        }
+                        let found: Vec<Link> = diesel::RunQueryDsl::load(query, conn)?;
+                        for l in found {
+                            links.entry(l.a).or_default().push(l.b);
+                        }
+                    }
+                    let all: Vec<i64> = links
+                        .values()
+                        .flatten()
+                        .copied()
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    let related = if mode == RelMode::Pk {
+                        BTreeMap::new()
+                    } else {
+                        load_by_ids(conn, rv, target, &all)?
+                    };
+                    for row in rows.iter_mut() {
+                        let id = row.get("id").and_then(Value::as_i64).unwrap_or(-1);
+                        let v: Vec<Value> = links
+                            .get(&id)
+                            .map(|targets| {
+                                targets
+                                    .iter()
+                                    .map(|t| match mode {
+                                        RelMode::Pk => json!(t),
+                                        _ => related
+                                            .get(t)
+                                            .map(|r| {
+                                                let mut r = r.clone();
+                                                r.remove("__repr__");
+                                                Value::Object(nested_row(rv, target, r))
+                                            })
+                                            .unwrap_or(Value::Null),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        row.insert(key.clone(), Value::Array(v));
+                    }
+                }
+            },
+            ColumnRef::Property => {
+                if let Some(p) = rv.view.property(key) {
+                    (p.compute)(conn, ctx, rows)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Keeps `keys` (in order) plus the primary key, dropping secrets.
+pub fn project(rv: &Resolved<'_>, row: &Row, keys: &[String]) -> Row {
+    let mut out = Map::new();
+    for k in keys {
+        if rv.model.secret_columns.contains(&k.as_str()) {
+            continue;
+        }
+        out.insert(k.clone(), row.get(k).cloned().unwrap_or(Value::Null));
+    }
+    let pk = rv.pk();
+    out.insert(pk.to_string(), row.get(pk).cloned().unwrap_or(Value::Null));
+    out
+}
+
+/// Every DB column of a row (the original's `to_json`, used by DELETE), secrets dropped.
+pub fn to_json(rv: &Resolved<'_>, row: &Row) -> Row {
+    let mut out = Map::new();
+    for c in &rv.table.columns {
+        if rv.model.secret_columns.contains(&c.name.as_str()) {
+            continue;
+        }
+        out.insert(
+            c.name.clone(),
+            row.get(&c.name).cloned().unwrap_or(Value::Null),
+        );
+    }
+    out
+}

@@ -1,0 +1,199 @@
+//! The response envelope of the original (`{"result", "status", "message"}`), the
+//! `api_flashes` header, and the one error type every handler returns.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{Value, json};
+
+/// The message of the original for a missing or hidden row.
+pub const NOT_FOUND_MESSAGE: &str = "未查询到当前记录，可能是系统缓存未更新，请重试";
+
+/// `api_flashes` header value: a JSON list of `[category, message]`, non-ASCII escaped.
+pub fn flashes_header(flashes: &[(&str, &str)]) -> String {
+    let list: Vec<Value> = flashes.iter().map(|(c, m)| json!([c, m])).collect();
+    let s = serde_json::to_string(&list).unwrap_or_else(|_| "[]".into());
+    // escape non-ASCII like Python's json.dumps default, so the header stays ASCII
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if ch.is_ascii() {
+            out.push(ch);
+        } else {
+            let mut buf = [0u16; 2];
+            for unit in ch.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    if out.len() > 2000 { "[]".into() } else { out }
+}
+
+/// `{"result": result, "status": 0, "message": "success"}`.
+pub fn ok(result: Value) -> HttpResponse {
+    envelope(StatusCode::OK, result, 0, "success", &[])
+}
+
+/// An envelope with every part chosen.
+pub fn envelope(
+    status: StatusCode,
+    result: Value,
+    code: i64,
+    message: &str,
+    flashes: &[(&str, &str)],
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(("api_flashes", flashes_header(flashes)))
+        .json(json!({"result": result, "status": code, "message": message}))
+}
+
+/// The error of any handler: a JSON envelope with `status` 1 (or -1), a message, and
+/// the right HTTP status; never an HTML page, never a panic.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub http: StatusCode,
+    pub code: i64,
+    pub message: String,
+    pub flash: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(http: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            http,
+            code: 1,
+            message: message.into(),
+            flash: None,
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, message).with_flash("error")
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, NOT_FOUND_MESSAGE).with_flash("info")
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+    }
+    /// The 422 of `check_edit_permission` / `check_delete_permission`.
+    pub fn no_permission(what: &str) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("no permission to {what}"),
+        )
+        .with_flash("warning")
+    }
+    pub fn with_flash(mut self, category: &'static str) -> Self {
+        self.flash = Some(category);
+        self
+    }
+    pub fn with_code(mut self, code: i64) -> Self {
+        self.code = code;
+        self
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.http.as_u16(), self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.http
+    }
+    fn error_response(&self) -> HttpResponse {
+        let flashes: Vec<(&str, &str)> = self
+            .flash
+            .map(|c| vec![(c, self.message.as_str())])
+            .unwrap_or_default();
+        envelope(self.http, json!({}), self.code, &self.message, &flashes)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            Error::NotFound => ApiError::not_found(),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                ApiError::unprocessable(format!("duplicate value: {}", info.message()))
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+                ApiError::unprocessable(format!(
+                    "the row is referenced by or references missing rows: {}",
+                    info.message()
+                ))
+            }
+            Error::DatabaseError(DatabaseErrorKind::NotNullViolation, info) => {
+                ApiError::unprocessable(info.message().to_string())
+            }
+            Error::DatabaseError(DatabaseErrorKind::CheckViolation, info) => {
+                ApiError::unprocessable(info.message().to_string())
+            }
+            Error::DatabaseError(_, info) if is_data_error(info.message()) => {
+                ApiError::unprocessable(info.message().to_string())
+            }
+            _ => {
+                tracing::error!(error = %e, "database error");
+                ApiError::unavailable("database error, please retry")
+            }
+        }
+    }
+}
+
+fn is_data_error(msg: &str) -> bool {
+    [
+        "Data too long",
+        "Incorrect",
+        "Out of range",
+        "cannot be null",
+        "Truncated",
+        "doesn't have a default",
+    ]
+    .iter()
+    .any(|p| msg.contains(p))
+}
+
+impl From<app_models::DbError> for ApiError {
+    fn from(e: app_models::DbError) -> Self {
+        match e {
+            app_models::DbError::Query(q) => q.into(),
+            other => {
+                tracing::warn!(error = %other, "database unavailable");
+                ApiError::unavailable("database unavailable, please retry")
+            }
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        ApiError::internal("worker pool unavailable")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flashes_are_ascii_like_python() {
+        assert_eq!(flashes_header(&[]), "[]");
+        assert_eq!(
+            flashes_header(&[("info", NOT_FOUND_MESSAGE)]),
+            r#"[["info","\u672a\u67e5\u8be2\u5230\u5f53\u524d\u8bb0\u5f55\uff0c\u53ef\u80fd\u662f\u7cfb\u7edf\u7f13\u5b58\u672a\u66f4\u65b0\uff0c\u8bf7\u91cd\u8bd5"]]"#
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! Job templates (`/job_template_modelview/api`): admins edit; others see `Release`.
+
+use std::sync::Arc;
+
+use diesel::mysql::MysqlConnection;
+use serde_json::{Map, Value, json};
+
+use crate::auth::Ctx;
+use crate::engine::response::ApiError;
+use crate::engine::sql::{Bind, SqlFrag, execute, select_rows};
+use crate::engine::view::{ActionDef, ModelView, Row, ViewHooks, cols};
+
+/// Only admins write templates; everyone else sees released ones.
+pub struct JobTemplateHooks;
+
+fn normalise(values: &mut Row) -> Result<(), ApiError> {
+    if let Some(Value::String(a)) = values.get("args") {
+        let v = app_core::template_args::validate_job_args(a)
+            .map_err(|e| ApiError::unprocessable(format!("args: {e}")))?;
+        values.insert("args".into(), json!(app_core::json_text::pretty4(&v)));
+    }
+    if let Some(Value::String(e)) = values.get("expand") {
+        let v = app_core::template_args::parse_json_object(e, "expand")
+            .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        values.insert(
+            "expand".into(),
+            json!(app_core::json_text::pretty4(&Value::Object(v))),
+        );
+    }
+    if let Some(Value::String(env)) = values.get("env") {
+        let lines: Vec<String> = env
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect();
+        if let Some(bad) = lines.iter().find(|l| !l.contains('=')) {
+            return Err(ApiError::unprocessable(format!(
+                "env line {bad:?} must be KEY=VALUE"
+            )));
+        }
+        values.insert("env".into(), json!(lines.join("\n")));
+    }
+    if let Some(Value::String(vm)) = values.get("volume_mount")
+        && !vm.trim().is_empty()
+    {
+        app_core::k8s::volumes::parse_volume_mounts(vm)
+            .map_err(|e| ApiError::unprocessable(format!("volume_mount: {e}")))?;
+    }
+    if let Some(Value::String(name)) = values.get("name") {
+        let n = name.trim().replace('_', "-");
+        if n.is_empty() || n.chars().count() > 100 {
+            return Err(ApiError::unprocessable(
+                "name must have 1 to 100 characters",
+            ));
+        }
+        values.insert("name".into(), json!(n));
+    }
+    Ok(())
+}
+
+impl ViewHooks for JobTemplateHooks {
+    fn base_filter(&self, ctx: &Ctx) -> Option<SqlFrag> {
+        (!ctx.is_admin).then(|| SqlFrag::new("t.`version` = 'Release'", vec![]))
+    }
+    fn pre_add_req(&self, _: &mut MysqlConnection, ctx: &Ctx, _: &mut Row) -> Result<(), ApiError> {
+        if ctx.is_admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only admins can add job templates"))
+        }
+    }
+    fn pre_add(&self, _: &mut MysqlConnection, _: &Ctx, values: &mut Row) -> Result<(), ApiError> {
+        values.entry("demo").or_insert(json!("{}"));
+        normalise(values)
+    }
+    fn pre_update(
+        &self,
+        _: &mut MysqlConnection,
+        _: &Ctx,
+        values: &mut Row,
+        _: &Row,
+    ) -> Result<(), ApiError> {
+        normalise(values)
+    }
+    fn check_edit_permission(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        _: &Row,
+    ) -> Result<bool, ApiError> {
+        Ok(ctx.is_admin)
+    }
+    fn check_delete_permission(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        _: &Row,
+    ) -> Result<bool, ApiError> {
+        Ok(ctx.is_admin)
+    }
+    fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
+        let id = item.get("id").and_then(Value::as_i64).unwrap_or(0);
+        let n = crate::engine::sql::count(
+            conn,
+            "SELECT COUNT(*) AS n FROM task WHERE job_template_id = ?",
+            &[Bind::Int(id)],
+        )?;
+        if n > 0 {
+            return Err(ApiError::unprocessable(format!(
+                "{n} tasks still use this template; change them first"
+            )));
+        }
+        Ok(())
+    }
+    fn add_more_info(&self, ctx: &Ctx, info: &mut Map<String, Value>) {
+        let perms: Vec<&str> = if ctx.is_admin {
+            vec!["can_add", "can_edit", "can_delete", "can_list", "can_show"]
+        } else {
+            vec!["can_list", "can_show"]
+        };
+        info.insert("permissions".into(), json!(perms));
+    }
+}
+
+fn copy_template(
+    conn: &mut MysqlConnection,
+    ctx: &Ctx,
+    view: &ModelView,
+    rows: &[Row],
+) -> Result<String, ApiError> {
+    if !ctx.is_admin {
+        return Err(ApiError::forbidden("only admins can copy job templates"));
+    }
+    let _ = view;
+    for r in rows {
+        let id = r.get("id").and_then(Value::as_i64).unwrap_or(0);
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];
+        execute(
+            conn,
+            "INSERT INTO job_template (project_id, name, version, images_id, host_aliases, `describe`, workdir, entrypoint, args, env, volume_mount, \
+             privileged, accounts, demo, expand, created_on, changed_on, created_by_fk, changed_by_fk) \
+             SELECT project_id, CONCAT(name, '-copy-', ?), version, images_id, host_aliases, `describe`, workdir, entrypoint, args, env, volume_mount, \
+             privileged, accounts, demo, expand, NOW(), NOW(), ?, ? FROM job_template WHERE id = ?",
+            &[
+                Bind::Text(suffix.into()),
+                Bind::Int(ctx.user_id as i64),
+                Bind::Int(ctx.user_id as i64),
+                Bind::Int(id),
+            ],
+        )?;
+    }
+    Ok("success".into())
+}
+
+fn field(description: &str, extra: Value) -> Value {
+    let mut f = json!({"type": "String", "default": "", "description": description, "choices": [], "widget": "BS3Text"});
+    if let (Value::Object(base), Value::Object(e)) = (&mut f, extra) {
+        base.extend(e);
+    }
+    f
+}
+
+/// The template view.
+pub fn views() -> Vec<ModelView> {
+    let mut v = ModelView::new(
+        "/job_template_modelview/api",
+        "Job_Template_ModelView_Api",
+        "job_template",
+        "任务模板",
+    );
+    v.page_size = 1000;
+    v.base_order = Some(("id", "desc"));
+    v.order_columns = cols(&["id"]);
+    v.list_columns = cols(&[
+        "project",
+        "name",
+        "version",
+        "describe",
+        "images",
+        "workdir",
+        "entrypoint",
+        "args",
+        "demo",
+        "env",
+        "host_aliases",
+        "privileged",
+        "accounts",
+        "created_by",
+        "changed_by",
+        "created_on",
+        "changed_on",
+        "expand",
+    ]);
+    v.show_columns = cols(&[
+        "project",
+        "name",
+        "version",
+        "describe",
+        "images",
+        "workdir",
+        "entrypoint",
+        "args",
+        "demo",
+        "env",
+        "host_aliases",
+        "privileged",
+        "expand",
+    ]);
+    v.add_columns = cols(&[
+        "project",
+        "images",
+        "name",
+        "version",
+        "describe",
+        "workdir",
+        "entrypoint",
+        "volume_mount",
+        "args",
+        "env",
+        "host_aliases",
+        "privileged",
+        "accounts",
+        "expand",
+    ]);
+    v.edit_columns = v.add_columns.clone();
+    v.search_columns = cols(&[
+        "project",
+        "images",
+        "created_by",
+        "changed_by",
+        "created_on",
+        "changed_on",
+        "name",
+        "version",
+        "host_aliases",
+        "describe",
+        "workdir",
+        "entrypoint",
+        "args",
+        "env",
+        "volume_mount",
+        "privileged",
+        "accounts",
+        "demo",
+        "expand",
+    ]);
+    v.labels = vec![("project", "功能分类")];
+    v.descriptions = vec![("job_args_definition", "使用job模板参数的标准填写方式")];
+    v.cols_width = json!({
+        "name": {"type": "ellip2", "width": 400}, "version": {"type": "ellip2", "width": 100}, "host_aliases": {"type": "ellip2", "width": 100},
+        "describe": {"type": "ellip2", "width": 100}, "workdir": {"type": "ellip2", "width": 400}, "entrypoint": {"type": "ellip2", "width": 500},
+        "args": {"type": "ellip2", "width": 100}, "env": {"type": "ellip2", "width": 100}, "accounts": {"type": "ellip2", "width": 100},
+        "demo": {"type": "ellip2", "width": 100}, "expand": {"type": "ellip2", "width": 500},
+    });
+    v.fields.insert(
+        "name",
+        field("英文名(小写字母、数字、- 组成)，最长50个字符", json!({"unique": true, "validators": [{"type": "Length", "min": 1, "max": 54}, {"type": "DataRequired"}, {"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}]})),
+    );
+    v.fields.insert(
+        "version",
+        json!({"type": "Select", "default": "Release", "description": "job模板的版本，release版本的模板才能被所有用户看到", "choices": [["Alpha", "Alpha"], ["Release", "Release"]],
+               "widget": "Select2", "ui-type": "select", "validators": [{"type": "OneOf"}, {"type": "DataRequired"}]}),
+    );
+    v.fields.insert(
+        "describe",
+        field(
+            "模板的描述将直接显示在pipeline编排界面",
+            json!({"validators": [{"type": "DataRequired"}]}),
+        ),
+    );
+    v.fields.insert(
+        "workdir",
+        field(
+            "工作目录，不填写将直接使用镜像默认的工作目录",
+            json!({"validators": [{"type": "Regexp", "regex": "^[\u{0}-\u{7f}]*$"}]}),
+        ),
+    );
+    v.fields.insert(
+        "entrypoint",
+        field(
+            "镜像的入口命令，直接写成单行字符串，例如python xx.py，无需添加[]",
+            json!({"validators": [{"type": "Regexp", "regex": "^[\u{0}-\u{7f}]*$"}]}),
+        ),
+    );
+    v.fields.insert(
+        "volume_mount",
+        field(
+            "使用该模板的task，会在添加时，自动添加该挂载。格式示例:<br>$pvc_name1(pvc):/$container_path1,$hostpath1(hostpath):/$container_path2<br>注意pvc会自动挂载对应目录下的个人username子目录",
+            json!({"validators": [{"type": "Regexp", "regex": "^[\u{0}-\u{7f}]*$"}]}),
+        ),
+    );
+    let args_default = app_core::json_text::pretty4(
+        &json!({"参数分组1": {"--attr1": {"type": "str", "label": "参数1", "default": "value1", "describe": "这里是这个参数的描述和备注"}}}),
+    );
+    v.fields.insert(
+        "args",
+        field(
+            "json格式，此类task使用时需要填写的参数",
+            json!({"default": args_default, "widget": "BS3TextArea", "ui-type": "json", "style": {"rows": 10},
+                   "tips": "<pre><code>{\n    \"group1\": {\n        \"--attr1\": {\n            \"type\": \"str\",\n            \"item_type\": \"str\",\n            \"label\": \"参数1\",\n            \"require\": 1,\n            \"choice\": [],\n            \"range\": \"\",\n            \"default\": \"\",\n            \"placeholder\": \"\",\n            \"describe\": \"这里是这个参数的描述和备注\",\n            \"editable\": 1\n        }\n    }\n}</code></pre>"}),
+        ),
+    );
+    v.fields.insert("env", field("使用模板的task自动添加的环境变量，支持模板变量。<br>书写格式:每行一个环境变量env_key=env_value", json!({"widget": "BS3TextArea", "ui-type": "textArea", "style": {"rows": 3}})));
+    v.fields.insert(
+        "host_aliases",
+        field(
+            "添加到容器内的host映射。<br>书写格式:每行一个dns解析记录，ip host1 host2，<br>示例：1.1.1.1 example1.oa.com example2.oa.com",
+            json!({"widget": "BS3TextArea", "ui-type": "textArea", "style": {"rows": 3}, "validators": [{"type": "Regexp", "regex": "^[\u{0}-\u{7f}]*$"}]}),
+        ),
+    );
+    v.fields.insert(
+        "privileged",
+        json!({"description": "是否启动超级权限", "choices": []}),
+    );
+    v.fields.insert(
+        "accounts",
+        field(
+            "k8s的ServiceAccount，在此类任务运行时会自动挂载此账号，多用于任务操作k8s pod时使用",
+            json!({"validators": [{"type": "Length", "min": 0, "max": 54}, {"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}]}),
+        ),
+    );
+    v.fields.insert("demo", json!({"description": "填写demo"}));
+    v.fields.insert(
+        "expand",
+        field(
+            "json格式的扩展字段，支持<br> \"index\":\"$模板展示顺序号\"，<br>\"help_url\":\"$帮助文档地址\"，<br>\"HostNetwork\":true 启动主机端口监听",
+            json!({"default": "{\n    \"index\": 0,\n    \"help_url\": \"\"\n}", "widget": "BS3TextArea", "ui-type": "json", "style": {"rows": 3},
+                   "validators": [{"type": "Length", "min": null, "max": 65536}]}),
+        ),
+    );
+    v.rel_choices.insert("project", |_| {
+        SqlFrag::new("t.`type` = 'job-template'", vec![])
+    });
+    v.actions = vec![ActionDef {
+        name: "copy",
+        text: "复制",
+        confirmation: "复制所选记录?",
+        icon: "fa-copy",
+        multiple: true,
+        single: false,
+        run: copy_template,
+    }];
+    v.hooks = Arc::new(JobTemplateHooks);
+    vec![v]
+}
+
+/// Loads a template row by id (used by the pipeline views).
+#[allow(dead_code)]
+pub fn template_row(
+    conn: &mut MysqlConnection,
+    schema: &crate::engine::meta::TableMeta,
+    id: i64,
+) -> Result<Option<Row>, ApiError> {
+    Ok(
+        select_rows(conn, schema, &[], "WHERE t.`id` = ?", &[Bind::Int(id)])?
+            .into_iter()
+            .next(),
+    )
+}

@@ -1,0 +1,75 @@
+//! The model views served by the dashboard: one declaration per view, plus the few
+//! routes that are not generic.
+
+use actix_web::web;
+
+use crate::app::AppState;
+use crate::engine::routes::configure_view;
+use crate::engine::view::ModelView;
+
+pub mod images;
+pub mod job_template;
+pub mod project;
+pub mod properties;
+pub mod users;
+
+/// FAB view-menu names of the APIs we serve (seeded into `ab_view_menu`).
+pub const API_VIEW_NAMES: &[&str] = &[
+    "Project_ModelView_Api",
+    "Project_ModelView_org_Api",
+    "Project_ModelView_job_template_Api",
+    "Project_User_ModelView_Api",
+    "Repository_ModelView_Api",
+    "Images_ModelView_Api",
+    "Job_Template_ModelView_Api",
+    "Pipeline_ModelView_Api",
+    "Pipeline_ModelView_Home_Api",
+    "Task_ModelView_Api",
+    "Workflow_ModelView_Api",
+    "RunHistory_ModelView_Api",
+    "User_ModelView_Api",
+    "Role_ModelView_Api",
+    "UserInfo_ModelView_Api",
+    "LOG_ModelView_Api",
+];
+
+/// Name of the custom-image job template (the original's `CUSTOMIZE_JOB`, zh locale).
+pub fn customize_job() -> &'static str {
+    "自定义镜像"
+}
+
+/// Every view, in route-registration order.
+pub fn all_views(
+    config: &app_core::Config,
+    kube: &std::sync::Arc<crate::cluster::Kube>,
+) -> Vec<ModelView> {
+    let mut v = Vec::new();
+    v.extend(project::views(config, kube));
+    v.extend(images::views(config));
+    v.extend(job_template::views());
+    v.extend(users::views());
+    v
+}
+
+/// Registers the special routes first, then every view's generic routes.
+pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
+    cfg.route(
+        "/userinfo/api/current/userinfo",
+        web::get().to(users::current_userinfo),
+    )
+    .route(
+        "/userinfo/api/current/userinfo",
+        web::post().to(users::update_userinfo),
+    )
+    .route(
+        "/userinfo/api/current/userinfo/",
+        web::get().to(users::current_userinfo),
+    )
+    .route(
+        "/userinfo/api/current/userinfo/",
+        web::post().to(users::update_userinfo),
+    );
+    for (idx, view) in state.views.iter().enumerate() {
+        configure_view(cfg, idx, view);
+    }
+}

@@ -1,0 +1,455 @@
+//! Users (`/users/api`), roles (`/roles/api`), the user centre (`/userinfo/api`) and
+//! the audit log (`/log_modelview/api`).
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use diesel::mysql::MysqlConnection;
+use serde_json::{Map, Value, json};
+
+use crate::app::AppState;
+use crate::auth::Ctx;
+use crate::engine::response::ApiError;
+use crate::engine::routes::blocking;
+use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
+use crate::engine::view::{ModelView, Property, Row, ViewHooks, cols};
+
+fn roles_html(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+    for r in rows.iter_mut() {
+        let id = r.get("id").and_then(Value::as_i64).unwrap_or(0);
+        let roles = app_models::queries::user_roles(conn, id as i32)?;
+        r.insert(
+            "roles_html".into(),
+            json!(format!("[{}]", roles.join(", "))),
+        );
+    }
+    Ok(())
+}
+
+fn permissions_html(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+    #[derive(diesel::QueryableByName)]
+    struct P {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        p: String,
+    }
+    for r in rows.iter_mut() {
+        let id = r.get("id").and_then(Value::as_i64).unwrap_or(0);
+        let found: Vec<P> = diesel::RunQueryDsl::load(
+            diesel::sql_query(
+                "SELECT CONCAT('[', p.name, ' on ', v.name, ']') AS p FROM ab_permission_view_role pvr \
+                 JOIN ab_permission_view pv ON pv.id = pvr.permission_view_id JOIN ab_permission p ON p.id = pv.permission_id \
+                 JOIN ab_view_menu v ON v.id = pv.view_menu_id WHERE pvr.role_id = ? ORDER BY p.name, v.id",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(id),
+            conn,
+        )?;
+        r.insert(
+            "permissions_html".into(),
+            json!(
+                found
+                    .into_iter()
+                    .map(|p| p.p)
+                    .collect::<Vec<_>>()
+                    .join(",\n")
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Hashes a password field unless it already is a werkzeug hash.
+fn hash_field(values: &mut Row) -> Result<(), ApiError> {
+    if let Some(Value::String(p)) = values.get("password") {
+        if p.is_empty() {
+            values.remove("password");
+        } else if !app_core::password::is_hash(p) {
+            if p.chars().count() < 4 {
+                return Err(ApiError::unprocessable(
+                    "password must have at least 4 characters",
+                ));
+            }
+            values.insert(
+                "password".into(),
+                json!(app_core::password::hash_password(p)),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_username(values: &Row) -> Result<(), ApiError> {
+    if let Some(u) = values.get("username").and_then(Value::as_str) {
+        let ok = u.len() >= 2
+            && u.len() <= 64
+            && u.starts_with(|c: char| c.is_ascii_lowercase())
+            && u.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && u.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            return Err(ApiError::unprocessable(
+                "username must match ^[a-z][a-z0-9\\-]*[a-z0-9]$",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Gives a new user the Gamma role (if none) and membership of the `public` org.
+pub fn onboard_user(conn: &mut MysqlConnection, user_id: i64, by: i64) -> Result<(), ApiError> {
+    if count(
+        conn,
+        "SELECT COUNT(*) AS n FROM ab_user_role WHERE user_id = ?",
+        &[Bind::Int(user_id)],
+    )? == 0
+    {
+        execute(
+            conn,
+            "INSERT INTO ab_user_role (user_id, role_id) SELECT ?, id FROM ab_role WHERE name = 'Gamma'",
+            &[Bind::Int(user_id)],
+        )?;
+    }
+    execute(
+        conn,
+        "INSERT IGNORE INTO project_user (project_id, user_id, role, quota, org, expand, created_on, changed_on, created_by_fk, changed_by_fk) \
+         SELECT id, ?, 'dev', '', '', '{}', NOW(), NOW(), ?, ? FROM project WHERE name = 'public' AND type = 'org'",
+        &[Bind::Int(user_id), Bind::Int(by), Bind::Int(by)],
+    )?;
+    Ok(())
+}
+
+/// Users: admins manage everyone; others see themselves only.
+pub struct UserHooks;
+
+impl ViewHooks for UserHooks {
+    fn base_filter(&self, ctx: &Ctx) -> Option<SqlFrag> {
+        (!ctx.is_admin).then(|| SqlFrag::new("t.`id` = ?", vec![Bind::Int(ctx.user_id as i64)]))
+    }
+    fn pre_add_req(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        req: &mut Row,
+    ) -> Result<(), ApiError> {
+        if !ctx.is_admin {
+            return Err(ApiError::forbidden("only admins can add users"));
+        }
+        if req
+            .get("password")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty()
+        {
+            return Err(ApiError::unprocessable(
+                "{'password': ['Missing data for required field.']}",
+            ));
+        }
+        Ok(())
+    }
+    fn pre_add(&self, _: &mut MysqlConnection, _: &Ctx, values: &mut Row) -> Result<(), ApiError> {
+        check_username(values)?;
+        hash_field(values)?;
+        let name = values.get("username").cloned().unwrap_or(json!(""));
+        values.entry("first_name").or_insert(name);
+        values.entry("last_name").or_insert(json!(""));
+        values.insert(
+            "active".into(),
+            values
+                .get("active")
+                .cloned()
+                .filter(|v| !v.is_null())
+                .unwrap_or(json!(true)),
+        );
+        Ok(())
+    }
+    fn pre_update(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        values: &mut Row,
+        old: &Row,
+    ) -> Result<(), ApiError> {
+        check_username(values)?;
+        hash_field(values)?;
+        if !ctx.is_admin {
+            values.remove("active");
+        }
+        if old.get("id").and_then(Value::as_i64) == Some(ctx.user_id as i64)
+            && values.get("active") == Some(&json!(false))
+        {
+            return Err(ApiError::unprocessable("you cannot deactivate yourself"));
+        }
+        Ok(())
+    }
+    fn post_add(&self, conn: &mut MysqlConnection, ctx: &Ctx, item: &Row) -> Result<(), ApiError> {
+        onboard_user(
+            conn,
+            item.get("id").and_then(Value::as_i64).unwrap_or(0),
+            ctx.user_id as i64,
+        )
+    }
+    fn check_edit_permission(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        item: &Row,
+    ) -> Result<bool, ApiError> {
+        Ok(ctx.is_admin || item.get("id").and_then(Value::as_i64) == Some(ctx.user_id as i64))
+    }
+    fn check_delete_permission(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        item: &Row,
+    ) -> Result<bool, ApiError> {
+        Ok(ctx.is_admin && item.get("id").and_then(Value::as_i64) != Some(ctx.user_id as i64))
+    }
+    fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
+        let id = item.get("id").and_then(Value::as_i64).unwrap_or(0);
+        execute(
+            conn,
+            "DELETE FROM project_user WHERE user_id = ?",
+            &[Bind::Int(id)],
+        )?;
+        execute(
+            conn,
+            "DELETE FROM favorite WHERE user_id = ?",
+            &[Bind::Int(id)],
+        )?;
+        Ok(())
+    }
+    fn add_more_info(&self, ctx: &Ctx, info: &mut Map<String, Value>) {
+        if !ctx.is_admin {
+            info.insert(
+                "permissions".into(),
+                json!(["can_list", "can_show", "can_edit"]),
+            );
+        }
+    }
+}
+
+/// Roles: readable by all, written by admins.
+pub struct AdminWrites;
+
+impl ViewHooks for AdminWrites {
+    fn pre_add_req(&self, _: &mut MysqlConnection, ctx: &Ctx, _: &mut Row) -> Result<(), ApiError> {
+        if ctx.is_admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only admins can do this"))
+        }
+    }
+    fn check_edit_permission(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        _: &Row,
+    ) -> Result<bool, ApiError> {
+        Ok(ctx.is_admin)
+    }
+    fn check_delete_permission(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        _: &Row,
+    ) -> Result<bool, ApiError> {
+        Ok(ctx.is_admin)
+    }
+}
+
+/// Logs: admins see all; others their own.
+pub struct LogHooks;
+
+impl ViewHooks for LogHooks {
+    fn base_filter(&self, ctx: &Ctx) -> Option<SqlFrag> {
+        (!ctx.is_admin)
+            .then(|| SqlFrag::new("t.`user_id` = ?", vec![Bind::Int(ctx.user_id as i64)]))
+    }
+}
+
+/// The user, role, user-centre and log views.
+pub fn views() -> Vec<ModelView> {
+    let mut users = ModelView::new("/users/api", "User_ModelView_Api", "ab_user", "用户");
+    users.base_permissions = vec!["can_list", "can_edit", "can_add", "can_show", "can_delete"];
+    users.list_columns = cols(&["username", "nickname", "active", "roles_html", "org"]);
+    users.show_columns = cols(&[
+        "username",
+        "nickname",
+        "email",
+        "active",
+        "roles",
+        "org",
+        "quota",
+        "created_on",
+        "changed_on",
+        "last_login",
+    ]);
+    users.add_columns = cols(&[
+        "username", "nickname", "email", "password", "roles", "org", "quota", "active",
+    ]);
+    users.edit_columns = users.add_columns.clone();
+    users.search_columns = cols(&["username", "nickname", "email", "active", "roles", "org"]);
+    users.order_columns = cols(&["id", "username"]);
+    users.base_order = Some(("id", "desc"));
+    users.show_exclude_columns = vec!["password"];
+    users.properties = vec![Property {
+        name: "roles_html",
+        compute: roles_html,
+    }];
+    users.fields.insert("password", json!({"type": "String", "default": "", "description": "留空则不修改密码", "choices": [], "widget": "BS3Password", "required": false, "validators": []}));
+    users.hooks = Arc::new(UserHooks);
+
+    let mut roles = ModelView::new("/roles/api", "Role_ModelView_Api", "ab_role", "角色");
+    roles.base_permissions = vec!["can_list", "can_edit", "can_add", "can_show"];
+    roles.list_columns = cols(&["name", "permissions_html"]);
+    roles.show_columns = cols(&["name", "permissions_html"]);
+    roles.add_columns = cols(&["name"]);
+    roles.edit_columns = cols(&["name"]);
+    roles.search_columns = cols(&["name"]);
+    roles.properties = vec![Property {
+        name: "permissions_html",
+        compute: permissions_html,
+    }];
+    roles.hooks = Arc::new(AdminWrites);
+
+    let mut info = ModelView::new(
+        "/userinfo/api",
+        "UserInfo_ModelView_Api",
+        "ab_user",
+        "用户信息",
+    );
+    info.base_permissions = vec![];
+    info.show_columns = cols(&["username", "nickname", "email", "org", "quota", "roles"]);
+    info.list_columns = info.show_columns.clone();
+    info.add_columns = cols(&["nickname", "password", "email", "org"]);
+    info.edit_columns = info.add_columns.clone();
+    info.search_columns = cols(&["username"]);
+    info.show_exclude_columns = vec!["password"];
+    info.hooks = Arc::new(UserHooks);
+
+    let mut log = ModelView::new("/log_modelview/api", "LOG_ModelView_Api", "logs", "日志");
+    log.base_permissions = vec!["can_list", "can_show"];
+    log.list_columns = cols(&[
+        "user",
+        "action",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "dttm",
+    ]);
+    log.show_columns = cols(&[
+        "user",
+        "action",
+        "method",
+        "path",
+        "status",
+        "json",
+        "duration_ms",
+        "dttm",
+        "referrer",
+    ]);
+    log.search_columns = cols(&["user", "action", "method", "path", "status", "dttm"]);
+    log.order_columns = cols(&["id", "dttm", "duration_ms"]);
+    log.base_order = Some(("id", "desc"));
+    log.hooks = Arc::new(LogHooks);
+    vec![users, roles, info, log]
+}
+
+/// `GET /userinfo/api/current/userinfo`: the caller, bare JSON (RFC-1123 dates, as the original).
+pub async fn current_userinfo(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+) -> Result<HttpResponse, ApiError> {
+    let key = state.config.jwt_password.clone();
+    let body = blocking(&state, move |st, conn| {
+        let meta = st.schema.table("ab_user").ok_or_else(|| ApiError::unavailable("ab_user is missing"))?;
+        let u = select_rows(conn, meta, &[], "WHERE t.`id` = ?", &[Bind::Int(ctx.user_id as i64)])?.into_iter().next().ok_or_else(ApiError::not_found)?;
+        let rfc = |k: &str| -> Value {
+            u.get(k)
+                .and_then(Value::as_str)
+                .and_then(app_models::time::parse_time)
+                .map(|t| json!(t.and_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()))
+                .unwrap_or(Value::Null)
+        };
+        Ok(json!({
+            "username": u.get("username"), "email": u.get("email"), "nickname": u.get("nickname"),
+            "roles": ctx.roles.join(","), "active": u.get("active"), "org": u.get("org"), "quota": u.get("quota"),
+            "secret": app_core::token::user_token(&ctx.username, &key), "balance": u.get("balance"),
+            "created_on": rfc("created_on"), "changed_on": rfc("changed_on"), "wechat": u.get("wechat"),
+        }))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `POST /userinfo/api/current/userinfo`: the caller edits nickname, email, org, password.
+pub async fn update_userinfo(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(&body) else {
+        return Err(ApiError::bad_request("Request is not JSON"));
+    };
+    let msg = blocking(&state, move |_, conn| {
+        let mut sets: Vec<String> = Vec::new();
+        let mut binds = Vec::new();
+        for key in ["nickname", "email", "org", "wechat"] {
+            if let Some(v) = req.get(key) {
+                let s = v.as_str().map(str::trim).unwrap_or("").to_string();
+                if key == "email" && (s.is_empty() || !s.contains('@') || s.len() > 320) {
+                    return Err(ApiError::bad_request("email is not valid"));
+                }
+                if s.chars().count() > 200 {
+                    return Err(ApiError::bad_request(format!("{key} is too long")));
+                }
+                sets.push(format!("`{key}` = ?"));
+                binds.push(Bind::Text(s));
+            }
+        }
+        if let Some(Value::String(p)) = req.get("password")
+            && !p.is_empty()
+        {
+            let hashed = if app_core::password::is_hash(p) {
+                p.clone()
+            } else {
+                app_core::password::hash_password(p)
+            };
+            sets.push("`password` = ?".into());
+            binds.push(Bind::Text(hashed));
+        }
+        if let Some(Value::String(email)) = req.get("email")
+            && count(
+                conn,
+                "SELECT COUNT(*) AS n FROM ab_user WHERE email = ? AND id <> ?",
+                &[
+                    Bind::Text(email.trim().into()),
+                    Bind::Int(ctx.user_id as i64),
+                ],
+            )? > 0
+        {
+            return Ok(Err("用户名或邮箱已存在"));
+        }
+        if sets.is_empty() {
+            return Ok(Ok(()));
+        }
+        sets.push("changed_on = NOW()".into());
+        binds.push(Bind::Int(ctx.user_id as i64));
+        execute(
+            conn,
+            &format!("UPDATE ab_user SET {} WHERE id = ?", sets.join(", ")),
+            &binds,
+        )?;
+        Ok(Ok(()))
+    })
+    .await?;
+    state.ctx_cache.clear();
+    match msg {
+        Ok(()) => {
+            Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "修正完成", "result": {}})))
+        }
+        Err(m) => {
+            Ok(HttpResponse::BadRequest().json(json!({"status": 1, "message": m, "result": {}})))
+        }
+    }
+}

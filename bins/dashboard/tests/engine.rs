@@ -1,0 +1,684 @@
+//! The generic engine through HTTP: list semantics, show, add, edit, delete, actions,
+//! favourites, CSV, redirects, login, the user centre and the front-end support routes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::unnecessary_to_owned)]
+
+mod common;
+
+use actix_web::test;
+use common::{TestApp, form_data, send};
+use serde_json::{Value, json};
+
+macro_rules! req {
+    ($app:expr, $method:ident, $uri:expr) => {
+        test::TestRequest::$method()
+            .uri(&$uri)
+            .insert_header(("Authorization", $app.auth("admin")))
+    };
+    ($app:expr, $method:ident, $uri:expr, $body:expr) => {
+        test::TestRequest::$method()
+            .uri(&$uri)
+            .insert_header(("Authorization", $app.auth("admin")))
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload($body.to_string())
+    };
+}
+
+#[actix_web::test]
+async fn list_semantics() {
+    let app = TestApp::new();
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let list = |fd: Value| format!("/project_modelview/job_template/api/?{}", form_data(&fd));
+
+    let r = send(
+        &svc,
+        req!(app, get, list(json!({"page": 0, "page_size": 5}))),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["result"]["count"], json!(22));
+    assert_eq!(r.body["result"]["data"].as_array().unwrap().len(), 5);
+    // base order id desc
+    let ids: Vec<i64> = r.body["result"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]));
+    // filters: contains, starts with, not contains, equal
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            list(json!({"filters": [{"col": "name", "opr": "ct", "value": "处理"}]}))
+        ),
+    )
+    .await;
+    assert_eq!(r.body["result"]["count"], json!(7));
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            list(json!({"filters": [{"col": "name", "opr": "sw", "value": "机器"}]}))
+        ),
+    )
+    .await;
+    assert_eq!(r.body["result"]["count"], json!(3));
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            list(json!({"filters": [{"col": "name", "opr": "nct", "value": "处理"}]}))
+        ),
+    )
+    .await;
+    assert_eq!(r.body["result"]["count"], json!(15));
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            list(json!({"filters": [{"col": "name", "opr": "eq", "value": "深度学习"}]}))
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.body["result"]["data"][0]["job_template"],
+        json!("pytorchjob,tfjob")
+    );
+    // a list value applies the filter per element (AND)
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            list(json!({"filters": [{"col": "name", "opr": "ct", "value": ["机器", "算法"]}]}))
+        ),
+    )
+    .await;
+    assert_eq!(r.body["result"]["count"], json!(1));
+    // LIKE metacharacters are literal
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            list(json!({"filters": [{"col": "name", "opr": "ct", "value": "%"}]}))
+        ),
+    )
+    .await;
+    assert_eq!(r.body["result"]["count"], json!(0));
+    // order and paging
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            list(
+                json!({"order_column": "id", "order_direction": "asc", "page": 1, "page_size": 10})
+            )
+        ),
+    )
+    .await;
+    let first = r.body["result"]["data"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        first,
+        app.scalar(
+            "SELECT CAST(MIN(id) AS SIGNED) + 10 AS n FROM project WHERE type='job-template'"
+        )
+    );
+    // page_size over the cap is clamped, 0 means the view's default
+    let r = send(&svc, req!(app, get, list(json!({"page_size": 1000000})))).await;
+    assert_eq!(r.status, 200);
+    // columns restricts the keys
+    let r = send(
+        &svc,
+        req!(app, get, list(json!({"columns": ["name"], "page_size": 1}))),
+    )
+    .await;
+    let keys: Vec<&String> = r.body["result"]["data"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, vec!["name", "id"]);
+
+    // errors: 400 with the original's messages
+    for (fd, msg) in [
+        (
+            json!({"filters": [{"col": "nosuch", "opr": "eq", "value": 1}]}),
+            "Filter column: nosuch not allowed to filter",
+        ),
+        (
+            json!({"filters": [{"col": "name", "opr": "gt", "value": 1}]}),
+            "Filter operation: gt not allowed on column: name",
+        ),
+        (
+            json!({"order_column": "name"}),
+            "Invalid order by column: name",
+        ),
+        (json!({"page": -1}), "page must be 0 or more"),
+        (json!({"page": "x"}), "page must be an integer, got \"x\""),
+    ] {
+        let r = send(&svc, req!(app, get, list(fd))).await;
+        assert_eq!((r.status, r.body["message"].as_str().unwrap()), (400, msg));
+        assert_eq!(r.body["status"], json!(1));
+    }
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            "/project_modelview/job_template/api/?form_data={oops".to_string()
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    // loose params work too (the original gave a 500 for string page_size)
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            "/project_modelview/job_template/api/?page_size=3".to_string()
+        ),
+    )
+    .await;
+    assert_eq!(r.body["result"]["data"].as_array().unwrap().len(), 3);
+
+    // str_related and nested objects
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            format!(
+                "/images_modelview/api/?{}",
+                form_data(&json!({"str_related": 1}))
+            )
+        ),
+    )
+    .await;
+    assert!(r.body["result"]["data"][0]["project"].is_string());
+    let r = send(&svc, req!(app, get, "/images_modelview/api/".to_string())).await;
+    assert!(r.body["result"]["data"][0]["project"].is_object());
+    // relation filter
+    let tpl_group = app.scalar("SELECT CAST(id AS SIGNED) AS n FROM project WHERE name='深度学习'");
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            format!(
+                "/images_modelview/api/?{}",
+                form_data(
+                    &json!({"filters": [{"col": "project", "opr": "rel_o_m", "value": tpl_group}]})
+                )
+            )
+        ),
+    )
+    .await;
+    assert_eq!(r.body["result"]["count"], json!(2));
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            format!(
+                "/images_modelview/api/?{}",
+                form_data(
+                    &json!({"filters": [{"col": "project", "opr": "rel_o_m", "value": "abc"}]})
+                )
+            )
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+}
+
+#[actix_web::test]
+async fn writes_and_their_errors() {
+    let app = TestApp::new();
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let base = "/project_modelview/job_template/api/";
+    // non-JSON body
+    let r = send(
+        &svc,
+        test::TestRequest::post()
+            .uri(base)
+            .insert_header(("Authorization", app.auth("admin")))
+            .set_payload("name=x"),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["message"].as_str()),
+        (400, Some("Request is not JSON"))
+    );
+    // missing required field
+    let r = send(
+        &svc,
+        req!(app, post, base.to_string(), json!({"describe": "d"})),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.body["message"],
+        json!("{'name': ['Missing data for required field.']}")
+    );
+    assert!(r.header("api_flashes").unwrap().contains("error"));
+    // too long
+    let r = send(
+        &svc,
+        req!(
+            app,
+            post,
+            base.to_string(),
+            json!({"name": "x".repeat(51), "describe": "d"})
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    // a good one; keys outside add_columns are dropped; strings are stripped
+    let r = send(&svc, req!(app, post, base.to_string(), json!({"name": "  grp  ", "describe": "d", "expand": "{\"index\": 3}", "id": 999, "type": "org"}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["result"]["id"].as_i64().unwrap();
+    assert_ne!(id, 999);
+    assert_eq!(r.body["result"]["name"], json!("grp"));
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM project WHERE id={id} AND type='job-template'"
+        )),
+        1
+    );
+    // duplicate unique key → 422, nothing changed
+    let r = send(
+        &svc,
+        req!(
+            app,
+            post,
+            base.to_string(),
+            json!({"name": "grp", "describe": "again"})
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM project WHERE name='grp'"),
+        1
+    );
+    // bad JSON in expand → 422, the row keeps its values
+    let r = send(
+        &svc,
+        req!(
+            app,
+            put,
+            format!("{base}{id}"),
+            json!({"expand": "{not json"})
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM project WHERE id={id} AND expand LIKE '%\"index\": 3%'"
+        )),
+        1
+    );
+    // PUT is PATCH: describe changes, name stays
+    let r = send(
+        &svc,
+        req!(app, put, format!("{base}{id}"), json!({"describe": "new"})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["result"]["name"], json!("grp"));
+    assert_eq!(r.body["result"]["describe"], json!("new"));
+    assert_eq!(r.body["result"]["expand"], json!("{\n    \"index\": 3\n}"));
+    // unknown ids
+    assert_eq!(
+        send(&svc, req!(app, get, format!("{base}999999")))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        send(
+            &svc,
+            req!(app, put, format!("{base}999999"), json!({"describe": "x"}))
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        send(&svc, req!(app, delete, format!("{base}999999")))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        send(&svc, req!(app, get, format!("{base}abc")))
+            .await
+            .status,
+        404
+    );
+    // oversized body → 413 JSON
+    let big = json!({"name": "x", "describe": "y".repeat(5 * 1024 * 1024)});
+    let r = send(&svc, req!(app, post, base.to_string(), big)).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.body["status"], json!(1));
+    // delete returns every column
+    let r = send(&svc, req!(app, delete, format!("{base}{id}"))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["result"]["created_by_fk"], json!(1));
+    // every write and its outcome is in logs
+    assert!(app.scalar("SELECT COUNT(*) AS n FROM logs") >= 10);
+    // redirects with strict slashes
+    let r = send(
+        &svc,
+        req!(app, get, "/project_modelview/job_template/api".to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 308);
+    assert_eq!(
+        r.header("location").unwrap(),
+        "/project_modelview/job_template/api/"
+    );
+    // a view without can_list
+    let r = send(&svc, req!(app, get, "/userinfo/api/".to_string())).await;
+    assert_eq!(
+        (r.status, r.body["message"].as_str()),
+        (403, Some("no permission to list"))
+    );
+    // unknown URL → JSON 404
+    let r = send(&svc, req!(app, get, "/nosuch/api/".to_string())).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.body["status"], json!(1));
+}
+
+#[actix_web::test]
+async fn actions_favourites_and_csv() {
+    let app = TestApp::new();
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let jt = "/job_template_modelview/api/";
+    let r = send(
+        &svc,
+        req!(
+            app,
+            post,
+            format!("{jt}multi_action/copy"),
+            json!({"ids": [1, 2]})
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM job_template WHERE name LIKE '%-copy-%'"),
+        2
+    );
+    let r = send(
+        &svc,
+        req!(
+            app,
+            post,
+            format!("{jt}multi_action/nosuch"),
+            json!({"ids": [1]})
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = send(
+        &svc,
+        req!(
+            app,
+            post,
+            format!("{jt}multi_action/copy"),
+            json!({"ids": "1"})
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = send(&svc, req!(app, get, format!("{jt}action/copy/999999"))).await;
+    assert_eq!(r.status, 404);
+
+    // favourites
+    let r = send(
+        &svc,
+        req!(
+            app,
+            post,
+            "/images_modelview/api/favorite/1".to_string(),
+            json!({})
+        ),
+    )
+    .await;
+    assert_eq!(
+        r.body,
+        json!({"result": "", "status": "success", "message": "favorite success"})
+    );
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            format!(
+                "/images_modelview/api/?{}",
+                form_data(&json!({"only_favorite": true}))
+            )
+        ),
+    )
+    .await;
+    assert_eq!(r.body["result"]["count"], json!(1));
+    let r = send(
+        &svc,
+        req!(app, delete, "/images_modelview/api/favorite/1".to_string()),
+    )
+    .await;
+    assert_eq!(r.body["status"], json!("success"));
+    let r = send(
+        &svc,
+        req!(
+            app,
+            post,
+            "/images_modelview/api/favorite/424242".to_string(),
+            json!({})
+        ),
+    )
+    .await;
+    assert_eq!((r.status, r.body["status"].as_str()), (404, Some("fail")));
+
+    // CSV: template, download, upload
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            "/repository_modelview/api/download_template/".to_string()
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body.as_str().unwrap(),
+        "name,server,user,password,hubsecret\nxx,xx,xx,xx,xx\n"
+    );
+    let r = send(
+        &svc,
+        req!(app, get, "/images_modelview/api/download/".to_string()),
+    )
+    .await;
+    assert!(
+        r.body
+            .as_str()
+            .unwrap()
+            .starts_with("project,repository,created_by,changed_by")
+    );
+    let csv = "name,server,user,password,hubsecret\nr1,s.example.com/x/,u,p,r1-secret\nr2,s.example.com/x/,u,p,BAD SECRET\n";
+    let body = format!(
+        "--XX\r\nContent-Disposition: form-data; name=\"csv_file\"; filename=\"repos.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--XX--\r\n"
+    );
+    let r = send(
+        &svc,
+        test::TestRequest::post()
+            .uri("/repository_modelview/api/upload/")
+            .insert_header(("Authorization", app.auth("admin")))
+            .insert_header(("Content-Type", "multipart/form-data; boundary=XX"))
+            .set_payload(body),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["message"], json!("success 1 rows"));
+    assert_eq!(r.body["result"][0], json!("success"));
+    assert!(r.body["result"][1].as_str().unwrap().contains("hubsecret"));
+}
+
+#[actix_web::test]
+async fn login_logout_userinfo_and_front_end() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<html>spa</html>").unwrap();
+    std::fs::create_dir_all(dir.path().join("static/js")).unwrap();
+    std::fs::write(dir.path().join("static/js/main.js"), "console.log(1)").unwrap();
+    let app = TestApp::with_config(&[("FRONTEND_DIR", dir.path().to_str().unwrap())]);
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+
+    // the login form, a wrong password, a right one
+    let r = send(
+        &svc,
+        test::TestRequest::get().uri("/login/?login_url=/frontend/x"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.as_str().unwrap().contains("<form"));
+    let form = |pw: &str| {
+        test::TestRequest::post()
+            .uri("/login/?login_url=/frontend/x")
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(format!("username=admin&password={pw}"))
+    };
+    assert_eq!(send(&svc, form("wrong")).await.status, 401);
+    let r = send(&svc, form("admin")).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location").unwrap(), "/frontend/x");
+    let session = r
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    // unauthenticated: JSON calls get 401 JSON, page loads get the login redirect
+    let r = send(
+        &svc,
+        test::TestRequest::get().uri("/project_modelview/api/"),
+    )
+    .await;
+    assert_eq!((r.status, r.body["status"].clone()), (401, json!(1)));
+    let r = send(
+        &svc,
+        test::TestRequest::get()
+            .uri("/pipeline_modelview/web/1")
+            .insert_header(("Accept", "text/html")),
+    )
+    .await;
+    assert_eq!(r.status, 302);
+    assert!(
+        r.header("location")
+            .unwrap()
+            .starts_with("/login/?login_url=")
+    );
+
+    // the user centre with the session
+    let r = send(
+        &svc,
+        test::TestRequest::get()
+            .uri("/userinfo/api/current/userinfo")
+            .insert_header(("Cookie", session.clone())),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body["secret"],
+        json!(app_core::token::user_token("admin", common::JWT_KEY))
+    );
+    assert!(r.body["created_on"].as_str().unwrap().ends_with("GMT"));
+    let r = send(
+        &svc,
+        test::TestRequest::post()
+            .uri("/userinfo/api/current/userinfo")
+            .insert_header(("Cookie", session.clone()))
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(
+                json!({"nickname": "boss", "email": "boss@x.org", "org": "public"}).to_string(),
+            ),
+    )
+    .await;
+    assert_eq!(
+        r.body,
+        json!({"status": 0, "message": "修正完成", "result": {}})
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM ab_user WHERE nickname='boss'"),
+        1
+    );
+
+    // menu, navbar, feature check, health
+    let r = send(
+        &svc,
+        test::TestRequest::get()
+            .uri("/myapp/menu")
+            .insert_header(("Cookie", session.clone())),
+    )
+    .await;
+    assert!(
+        r.body.to_string().contains("/users/api/"),
+        "admins see the security menu"
+    );
+    let r = send(
+        &svc,
+        test::TestRequest::get()
+            .uri("/myapp/feature/check?url=/frontend/")
+            .insert_header(("Cookie", session.clone())),
+    )
+    .await;
+    assert_eq!(r.body, json!({}));
+    let r = send(&svc, test::TestRequest::get().uri("/health")).await;
+    assert_eq!((r.status, r.body.as_str()), (200, Some("OK")));
+
+    // the SPA: files as they are, routes fall back to index.html, no escaping the dir
+    let r = send(
+        &svc,
+        test::TestRequest::get().uri("/frontend/static/js/main.js"),
+    )
+    .await;
+    assert_eq!(r.body.as_str(), Some("console.log(1)"));
+    let r = send(
+        &svc,
+        test::TestRequest::get().uri("/frontend/train/pipeline"),
+    )
+    .await;
+    assert_eq!(r.body.as_str(), Some("<html>spa</html>"));
+    let r = send(
+        &svc,
+        test::TestRequest::get().uri("/frontend/../../etc/passwd"),
+    )
+    .await;
+    assert!(!r.body.to_string().contains("root:"));
+    let r = send(&svc, test::TestRequest::get().uri("/")).await;
+    assert_eq!(r.header("location").unwrap(), "/frontend/");
+
+    // logout clears the cookies
+    let r = send(
+        &svc,
+        test::TestRequest::get()
+            .uri("/logout")
+            .insert_header(("Cookie", session)),
+    )
+    .await;
+    assert_eq!(r.status, 302);
+    assert!(r.cookies().iter().any(|c| c.starts_with("session=;")));
+}

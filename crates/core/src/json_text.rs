@@ -1,0 +1,46 @@
+//! JSON text as cube-studio stores it in TEXT columns: `json.dumps(..., indent=4, ensure_ascii=False)`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Pretty JSON with four-space indentation and raw UTF-8, like the original's columns.
+pub fn pretty4<T: Serialize + ?Sized>(v: &T) -> String {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    if v.serialize(&mut ser).is_err() {
+        return "{}".into();
+    }
+    String::from_utf8(buf).unwrap_or_else(|_| "{}".into())
+}
+
+/// Parses a JSON object stored as text; anything else (empty, invalid, not an object) is `{}`.
+pub fn object_or_empty(text: Option<&str>) -> serde_json::Map<String, Value> {
+    match text
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+    {
+        Some(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn four_spaces_and_utf8() {
+        assert_eq!(
+            pretty4(&serde_json::json!({"index": 98})),
+            "{\n    \"index\": 98\n}"
+        );
+        assert_eq!(
+            pretty4(&serde_json::json!({"a": "中"})),
+            "{\n    \"a\": \"中\"\n}"
+        );
+        assert!(object_or_empty(Some("[1]")).is_empty());
+        assert_eq!(object_or_empty(Some("{\"a\":1}")).len(), 1);
+    }
+}

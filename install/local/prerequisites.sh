@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build and test the project, and starts
+# MariaDB and Redis when they are not running. Idempotent; sourced by stack.sh and test.sh.
+set -euo pipefail
+
+need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || echo "$1"; }
+
+missing="$(need_pkg default-libmysqlclient-dev) $(need_pkg pkg-config) $(need_pkg mariadb-server) $(need_pkg redis-server) $(need_pkg curl)"
+missing="$(echo "$missing" | xargs || true)"
+if [ -n "$missing" ]; then
+  echo "installing: $missing"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo is missing: install Rust with rustup (https://rustup.rs)" >&2
+  exit 1
+fi
+
+# MariaDB on 127.0.0.1:3306 (root, no password)
+if ! mysqladmin -uroot -h127.0.0.1 ping >/dev/null 2>&1; then
+  echo "starting MariaDB"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql >/dev/null 2>&1 \
+    || (mariadbd --user=mysql >/dev/null 2>&1 &)
+  for _ in $(seq 1 60); do mysqladmin -uroot -h127.0.0.1 ping >/dev/null 2>&1 && break; sleep 1; done
+  mysqladmin -uroot -h127.0.0.1 ping >/dev/null
+fi
+
+# Redis on 127.0.0.1:6379
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 1; done
+  redis-cli -h 127.0.0.1 ping >/dev/null
+fi
