@@ -4,10 +4,13 @@
 
 pub mod argo;
 pub mod config;
+pub mod cron;
 pub mod database;
+pub mod jobs;
 pub mod json_text;
 pub mod k8s;
 pub mod metrics;
+pub mod notify;
 pub mod ops_server;
 pub mod password;
 pub mod redis_conn;

@@ -21,5 +21,5 @@ pub use input::{
     CompileConfig, CompileInput, ScheduleType, TaskInput, default_global_env, fresh_debug_run_id,
     fresh_name_suffix, fresh_run_id, run_pod_run_id,
 };
-pub use render::{python_json_dumps, python_unicode_escape};
+pub use render::{RenderError, Renderer, python_json_dumps, python_unicode_escape};
 pub use workflow::{compile_workflow, workflow_to_yaml};

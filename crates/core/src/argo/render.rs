@@ -18,7 +18,8 @@ use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 use sha2::{Digest, Sha256};
 
 /// A template that failed to render.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct RenderError {
     pub message: String,
 }

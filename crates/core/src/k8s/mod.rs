@@ -1,8 +1,11 @@
-//! Pure Kubernetes manifest pieces: the volume-mount mini-language, resource and GPU
-//! strings, node selectors, project settings, host aliases and single-task pods.
+//! Kubernetes: the cluster registry and shared operations (`cluster`, `ops`), and the
+//! pure manifest pieces: the volume-mount mini-language, resource and GPU strings, node
+//! selectors, project settings, host aliases and single-task pods.
 
+pub mod cluster;
 pub mod host_aliases;
 pub mod node_selector;
+pub mod ops;
 pub mod pods;
 pub mod project;
 pub mod resources;
@@ -78,6 +81,3 @@ mod tests {
         assert_eq!(resource_name("run-ab-", 60), "run-ab");
     }
 }
-
-pub mod cluster;
-pub mod ops;
