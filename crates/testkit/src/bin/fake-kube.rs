@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! fake-kube [--listen ADDR] [--kubeconfig PATH] [--step-ms N] [--pod-run-ms N]
-//!           [--bookmark-ms N] [--no-argo] [--no-kubelet] [--no-argo-pods] [--no-seed]
+//!           [--bookmark-ms N] [--server-url URL] [--no-argo] [--no-kubelet] [--no-argo-pods] [--no-seed]
 //! ```
 //!
 //! Environment (flags win): `FAKE_KUBE_LISTEN` (default `127.0.0.1:6443`, plain HTTP),
@@ -21,11 +21,14 @@ use std::time::Duration;
 use testkit::fake_kube::{FakeKube, FakeKubeOptions};
 
 const USAGE: &str = "usage: fake-kube [--listen ADDR] [--kubeconfig PATH] [--step-ms N] [--pod-run-ms N] \
-[--bookmark-ms N] [--no-argo] [--no-kubelet] [--no-argo-pods] [--no-seed]";
+[--bookmark-ms N] [--server-url URL] [--no-argo] [--no-kubelet] [--no-argo-pods] [--no-seed]";
 
 struct Args {
     opts: FakeKubeOptions,
     kubeconfig: PathBuf,
+    /// Server address written into the kubeconfig when clients reach us by another
+    /// name (a container network); defaults to the listen address.
+    server_url: Option<String>,
 }
 
 fn env_flag(name: &str) -> bool {
@@ -53,6 +56,7 @@ fn parse_args() -> Result<Args, String> {
     let mut step = env("FAKE_KUBE_STEP_MS").unwrap_or_else(|| "500".into());
     let mut pod_run = env("FAKE_KUBE_POD_RUN_MS").unwrap_or_else(|| "3000".into());
     let mut bookmark = env("FAKE_KUBE_BOOKMARK_MS").unwrap_or_else(|| "30000".into());
+    let mut server_url = env("FAKE_KUBE_SERVER_URL");
     let mut opts = FakeKubeOptions::default()
         .argo(env_flag("FAKE_KUBE_ARGO"))
         .kubelet(env_flag("FAKE_KUBE_KUBELET"))
@@ -73,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--listen" => listen = value()?,
             "--kubeconfig" => kubeconfig = value()?,
+            "--server-url" => server_url = Some(value()?),
             "--step-ms" => step = value()?,
             "--pod-run-ms" => pod_run = value()?,
             "--bookmark-ms" => bookmark = value()?,
@@ -98,6 +103,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args {
         opts,
         kubeconfig: PathBuf::from(kubeconfig),
+        server_url,
     })
 }
 
@@ -146,7 +152,16 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = kube.write_kubeconfig(&args.kubeconfig) {
+    let written = match &args.server_url {
+        Some(url) => kube.write_kubeconfig(&args.kubeconfig).and_then(|_| {
+            std::fs::write(
+                &args.kubeconfig,
+                kube.kubeconfig_yaml().replace(&kube.url(), url),
+            )
+        }),
+        None => kube.write_kubeconfig(&args.kubeconfig),
+    };
+    if let Err(e) = written {
         eprintln!(
             "fake-kube: cannot write the kubeconfig {}: {e}",
             args.kubeconfig.display()

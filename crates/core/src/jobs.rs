@@ -1,0 +1,108 @@
+//! Queue payloads shared by producers (`schedule`, `dashboard`) and the consumer
+//! (`worker`), with their queue names set explicitly (never the default type name).
+
+use apalis_redis::{ConnectionManager, RedisStorage};
+use serde::{Deserialize, Serialize};
+
+/// Queue of [`SubmitRun`].
+pub const SUBMIT_RUN_QUEUE: &str = "cube-studio:submit-run";
+/// Queue of [`StopRun`].
+pub const STOP_RUN_QUEUE: &str = "cube-studio:stop-run";
+/// Queue of [`Cleanup`].
+pub const CLEANUP_QUEUE: &str = "cube-studio:cleanup";
+
+/// Create the Argo Workflow of a `run` row (a cron run claimed by the scheduler).
+/// Idempotent: a redelivered job finds the existing workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmitRun {
+    /// `run.id`
+    pub run: i32,
+    pub pipeline: i32,
+}
+
+/// Stop everything labelled with a run id and mark the rows `Deleted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StopRun {
+    pub cluster: String,
+    pub namespace: String,
+    /// The `run-id` label value.
+    pub run_id: String,
+    /// The `run` row to mark `Deleted`, when the run is a cron run.
+    pub run_row: Option<i32>,
+    pub reason: String,
+}
+
+/// A housekeeping deletion the scheduler decided on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Cleanup {
+    /// Delete one object (404 is success).
+    DeleteObject {
+        cluster: String,
+        group: String,
+        version: String,
+        kind: String,
+        plural: String,
+        namespace: String,
+        name: String,
+    },
+    /// Delete a pod.
+    DeletePod {
+        cluster: String,
+        namespace: String,
+        name: String,
+    },
+}
+
+/// The producer side: one storage per queue on a shared connection.
+#[derive(Clone)]
+pub struct JobQueues {
+    pub submit: RedisStorage<SubmitRun>,
+    pub stop: RedisStorage<StopRun>,
+    pub cleanup: RedisStorage<Cleanup>,
+}
+
+/// The apalis-redis configuration of a queue: explicit name, heartbeats that reclaim
+/// a dead worker's jobs within seconds rather than minutes.
+pub fn queue_config(name: &str) -> apalis_redis::Config {
+    apalis_redis::Config::default()
+        .queue(name)
+        .heartbeat_interval(std::time::Duration::from_secs(3))
+        .missed_heartbeats(3)
+        .idempotency_ttl(Some(std::time::Duration::from_secs(24 * 3600)))
+}
+
+impl JobQueues {
+    /// Storages on an existing connection; `prefix` isolates tests ("" in production).
+    pub fn new(conn: ConnectionManager, prefix: &str) -> JobQueues {
+        let name = |q: &str| format!("{prefix}{q}");
+        JobQueues {
+            submit: RedisStorage::new(conn.clone())
+                .with_config(queue_config(&name(SUBMIT_RUN_QUEUE))),
+            stop: RedisStorage::new(conn.clone()).with_config(queue_config(&name(STOP_RUN_QUEUE))),
+            cleanup: RedisStorage::new(conn).with_config(queue_config(&name(CLEANUP_QUEUE))),
+        }
+    }
+
+    /// Pushes a submit job; the idempotency key (the run row id) makes a second push
+    /// of the same run a no-op while the first is known to the queue.
+    pub async fn push_submit(&mut self, job: SubmitRun) -> Result<(), String> {
+        use apalis::prelude::{TaskBuilder, TaskSink};
+        let key = format!("run-{}", job.run);
+        self.submit
+            .push_task(TaskBuilder::new(job).idempotency_key(key).build())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Pushes a stop job.
+    pub async fn push_stop(&mut self, job: StopRun) -> Result<(), String> {
+        use apalis::prelude::TaskSink;
+        self.stop.push(job).await.map_err(|e| e.to_string())
+    }
+
+    /// Pushes a clean-up job.
+    pub async fn push_cleanup(&mut self, job: Cleanup) -> Result<(), String> {
+        use apalis::prelude::TaskSink;
+        self.cleanup.push(job).await.map_err(|e| e.to_string())
+    }
+}
