@@ -21,7 +21,7 @@ use crate::engine::view::ModelView;
 pub struct AppState {
     pub pool: DbPool,
     pub config: Arc<Config>,
-    pub schema: SchemaMeta,
+    pub schema: Arc<SchemaMeta>,
     pub models: Vec<ModelDef>,
     pub views: Vec<ModelView>,
     pub ctx_cache: CtxCache,
@@ -33,14 +33,14 @@ impl AppState {
     pub fn build(pool: DbPool, config: Config) -> anyhow::Result<AppState> {
         app_core::password::set_iterations(config.password_hash_iterations);
         let mut conn = pool.get()?;
-        let schema = crate::engine::meta::load_schema(&mut conn)?;
+        let schema = Arc::new(crate::engine::meta::load_schema(&mut conn)?);
         if schema.table("ab_user").is_none() {
             anyhow::bail!("the database has no cube-studio tables: run `dashboard migrate`");
         }
         let kube = Kube::new(&config)?;
         Ok(AppState {
             pool,
-            views: crate::views::all_views(&config, &kube),
+            views: crate::views::all_views(&config, &kube, schema.clone()),
             kube,
             config: Arc::new(config),
             schema,

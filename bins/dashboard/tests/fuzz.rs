@@ -117,6 +117,10 @@ const VIEWS: &[&str] = &[
     "/users/api/",
     "/roles/api/",
     "/log_modelview/api/",
+    "/pipeline_modelview/api/",
+    "/task_modelview/api/",
+    "/workflow_modelview/api/",
+    "/runhistory_modelview/api/",
 ];
 
 #[actix_web::test]

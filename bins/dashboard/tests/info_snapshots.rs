@@ -22,6 +22,11 @@ const VIEWS: &[(&str, &str)] = &[
     ("roles", "/roles/api/_info"),
     ("userinfo", "/userinfo/api/_info"),
     ("log", "/log_modelview/api/_info"),
+    ("pipeline", "/pipeline_modelview/api/_info"),
+    ("pipeline_home", "/pipeline_modelview/home/api/_info"),
+    ("task", "/task_modelview/api/_info"),
+    ("workflow", "/workflow_modelview/api/_info"),
+    ("runhistory", "/runhistory_modelview/api/_info"),
 ];
 
 #[actix_web::test]

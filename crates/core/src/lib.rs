@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod notify;
 pub mod ops_server;
 pub mod password;
+pub mod pipeline;
 pub mod redis_conn;
 pub mod retry;
 pub mod service;
@@ -22,3 +23,11 @@ pub mod template_args;
 pub mod token;
 
 pub use config::Config;
+
+/// Now in `tz`, as cube-studio stores times in string columns (`%Y-%m-%d %H:%M:%S`).
+pub fn time_string_now(tz: chrono_tz::Tz) -> String {
+    chrono::Utc::now()
+        .with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}

@@ -9,9 +9,12 @@ use crate::engine::view::ModelView;
 
 pub mod images;
 pub mod job_template;
+pub mod pipeline;
 pub mod project;
 pub mod properties;
+pub mod task;
 pub mod users;
+pub mod workflow;
 
 /// FAB view-menu names of the APIs we serve (seeded into `ab_view_menu`).
 pub const API_VIEW_NAMES: &[&str] = &[
@@ -42,12 +45,16 @@ pub fn customize_job() -> &'static str {
 pub fn all_views(
     config: &app_core::Config,
     kube: &std::sync::Arc<crate::cluster::Kube>,
+    schema: std::sync::Arc<crate::engine::meta::SchemaMeta>,
 ) -> Vec<ModelView> {
     let mut v = Vec::new();
     v.extend(project::views(config, kube));
     v.extend(images::views(config));
     v.extend(job_template::views());
     v.extend(users::views());
+    v.extend(pipeline::views(config, kube));
+    v.extend(task::views(config, schema));
+    v.extend(workflow::views(config, kube));
     v
 }
 
@@ -69,6 +76,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         "/userinfo/api/current/userinfo/",
         web::post().to(users::update_userinfo),
     );
+    pipeline::configure(cfg);
+    task::configure(cfg);
+    workflow::configure(cfg);
     for (idx, view) in state.views.iter().enumerate() {
         configure_view(cfg, idx, view);
     }

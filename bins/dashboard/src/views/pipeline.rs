@@ -1,0 +1,932 @@
+//! Pipelines (`/pipeline_modelview/api`, and the home page's `/pipeline_modelview/home/api`):
+//! the declaration, the editor's save rules, and run / dry-run / copy / lists.
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use app_core::argo::{CompileConfig, parse_dag};
+use app_core::json_text::pretty4;
+use app_core::k8s::ops;
+use diesel::mysql::MysqlConnection;
+use serde_json::{Map, Value, json};
+
+use super::properties::{CREATOR, MODIFIED};
+use crate::app::AppState;
+use crate::auth::Ctx;
+use crate::cluster::Kube;
+use crate::engine::response::ApiError;
+use crate::engine::routes::blocking;
+use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
+use crate::engine::view::{ActionDef, ModelView, Property, Row, ViewHooks, cols, in_ids};
+
+/// `(type IS NULL OR type IN ('', 'pipeline'))`: the original only showed NULL/'' and so
+/// hid every pipeline a migration had given the server default `pipeline`.
+const PIPELINE_TYPE: &str = "(t.`type` IS NULL OR t.`type` IN ('', 'pipeline'))";
+
+fn i64_of(v: Option<&Value>) -> Option<i64> {
+    v.and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    })
+}
+
+/// Lower-case, `_`→`-`, at most 54 characters, a DNS label (the original's rule).
+pub fn normalise_name(raw: &str) -> Result<String, ApiError> {
+    let n: String = raw
+        .trim()
+        .to_lowercase()
+        .replace('_', "-")
+        .chars()
+        .take(54)
+        .collect();
+    let n = n.trim_matches('-').to_string();
+    let ok = !n.is_empty()
+        && n.starts_with(|c: char| c.is_ascii_lowercase())
+        && n.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(n)
+    } else {
+        Err(ApiError::unprocessable(format!(
+            "name {raw:?} must match ^[a-z][a-z0-9\\-]*[a-z0-9]$"
+        )))
+    }
+}
+
+fn is_demo(row: &Row) -> bool {
+    row.get("parameter")
+        .and_then(Value::as_str)
+        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+        .map(|p| p.get("demo").and_then(Value::as_str) == Some("true"))
+        .unwrap_or(false)
+}
+
+/// Task names of a pipeline.
+pub fn task_names(conn: &mut MysqlConnection, pipeline_id: i64) -> Result<Vec<String>, ApiError> {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let rows: Vec<N> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT name FROM task WHERE pipeline_id = ? ORDER BY id")
+            .bind::<diesel::sql_types::BigInt, _>(pipeline_id),
+        conn,
+    )?;
+    Ok(rows.into_iter().map(|n| n.name).collect())
+}
+
+/// Is the caller the pipeline's creator (or an admin)?
+pub fn owns(ctx: &Ctx, pipeline: &Row) -> bool {
+    ctx.is_admin
+        || pipeline.get("created_by_fk").and_then(Value::as_i64) == Some(ctx.user_id as i64)
+}
+
+/// Loads a pipeline the caller may see.
+pub fn visible_pipeline(
+    st: &AppState,
+    conn: &mut MysqlConnection,
+    ctx: &Ctx,
+    id: i64,
+) -> Result<Row, ApiError> {
+    let idx = st
+        .view_index("/pipeline_modelview/api")
+        .ok_or_else(|| ApiError::internal("pipeline view missing"))?;
+    let rv = crate::engine::resolve::Resolved::new(&st.views[idx], &st.schema, &st.models)?;
+    crate::engine::routes::load_visible(conn, &rv, ctx, id)?.ok_or_else(ApiError::not_found)
+}
+
+fn check_cron(values: &Row) -> Result<(), ApiError> {
+    if values.get("schedule_type").and_then(Value::as_str) == Some("crontab")
+        || values
+            .get("cron_time")
+            .and_then(Value::as_str)
+            .map(|c| !c.trim().is_empty())
+            .unwrap_or(false)
+    {
+        let cron = values
+            .get("cron_time")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .replace("  ", " ");
+        if cron.is_empty() && values.get("schedule_type").and_then(Value::as_str) == Some("crontab")
+        {
+            return Err(ApiError::unprocessable(
+                "a crontab pipeline needs cron_time, e.g. 0 * * * *",
+            ));
+        }
+        if !cron.is_empty() {
+            app_core::cron::parse_crontab(&cron)
+                .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+fn normalise_global_env(values: &mut Row) {
+    if let Some(Value::String(env)) = values.get("global_env") {
+        let lines: Vec<String> = env
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| match l.split_once('=') {
+                Some((k, v)) => format!("{}={}", k.trim(), v.trim()),
+                None => l.to_string(),
+            })
+            .collect();
+        values.insert("global_env".into(), json!(lines.join("\n")));
+    }
+}
+
+/// Pipelines: members of the project see them; creators and admins change them.
+pub struct PipelineHooks {
+    pub kube: Arc<Kube>,
+    pub time_zone: chrono_tz::Tz,
+    pub namespaces: app_core::k8s::project::Namespaces,
+}
+
+impl PipelineHooks {
+    fn now(&self) -> String {
+        app_core::time_string_now(self.time_zone)
+    }
+}
+
+fn check_member(ctx: &Ctx, project_id: Option<i64>) -> Result<(), ApiError> {
+    match project_id {
+        Some(p) if ctx.is_admin || ctx.org_projects.contains(&(p as i32)) => Ok(()),
+        Some(_) => Err(ApiError::unprocessable(
+            "you are not a member of that project",
+        )),
+        None => Ok(()),
+    }
+}
+
+impl ViewHooks for PipelineHooks {
+    fn base_filter(&self, ctx: &Ctx) -> Option<SqlFrag> {
+        let t = SqlFrag::new(PIPELINE_TYPE, vec![]);
+        if ctx.is_admin {
+            Some(t)
+        } else {
+            Some(SqlFrag::and(vec![
+                t,
+                in_ids("t.`project_id`", &ctx.org_projects),
+            ]))
+        }
+    }
+
+    fn pre_add_req(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        req: &mut Row,
+    ) -> Result<(), ApiError> {
+        if i64_of(req.get("project")).is_none() {
+            let public = count(
+                conn,
+                "SELECT CAST(COALESCE(MIN(id), 0) AS SIGNED) AS n FROM project WHERE name = 'public' AND type = 'org'",
+                &[],
+            )?;
+            req.insert("project".into(), json!(public));
+        }
+        check_member(ctx, i64_of(req.get("project")))
+    }
+
+    fn pre_add(
+        &self,
+        conn: &mut MysqlConnection,
+        _: &Ctx,
+        values: &mut Row,
+    ) -> Result<(), ApiError> {
+        let name = normalise_name(values.get("name").and_then(Value::as_str).unwrap_or(""))?;
+        values.insert("name".into(), json!(name));
+        let project_id = i64_of(values.get("project_id")).unwrap_or(0);
+        let expand = select_rows_expand(conn, project_id)?;
+        let ns = app_core::k8s::project::ProjectSettings::parse(expand.as_deref())
+            .namespaces(&self.namespaces);
+        values.insert("namespace".into(), json!(ns.pipeline));
+        values.insert("cronjob_start_time".into(), json!(self.now()));
+        values.insert("parameter".into(), json!("{}"));
+        values.insert("type".into(), json!(""));
+        normalise_global_env(values);
+        check_cron(values)
+    }
+
+    fn pre_update_req(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        req: &mut Row,
+        item: &Row,
+    ) -> Result<(), ApiError> {
+        if is_demo(item) {
+            return Err(ApiError::unprocessable(
+                "this is a demo pipeline: copy it to change it",
+            ));
+        }
+        if let Some(e) = req.get("expand") {
+            let parsed = match e {
+                Value::String(s) if s.trim().is_empty() => json!([]),
+                Value::String(s) => serde_json::from_str::<Value>(s).map_err(|e| {
+                    ApiError::unprocessable(format!("expand is not valid JSON: {e}"))
+                })?,
+                other => other.clone(),
+            };
+            req.insert("expand".into(), json!(pretty4(&strip_node_args(parsed))));
+        }
+        if let Some(d) = req.get("dag_json")
+            && !d.is_string()
+        {
+            req.insert("dag_json".into(), json!(d.to_string()));
+        }
+        check_member(ctx, i64_of(req.get("project")))
+    }
+
+    fn pre_update(
+        &self,
+        conn: &mut MysqlConnection,
+        _: &Ctx,
+        values: &mut Row,
+        old: &Row,
+    ) -> Result<(), ApiError> {
+        if let Some(Value::String(n)) = values.get("name") {
+            let n = normalise_name(n)?;
+            values.insert("name".into(), json!(n));
+        }
+        if let Some(Value::String(dag)) = values.get("dag_json").cloned() {
+            let id = i64_of(old.get("id")).unwrap_or(0);
+            let names = task_names(conn, id)?;
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let parsed =
+                parse_dag(&dag, &refs).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let mut out = Map::new();
+            for node in parsed.nodes {
+                if dag.contains(&format!("\"{}\"", node.name)) {
+                    out.insert(node.name, json!({"upstream": node.upstream}));
+                }
+            }
+            values.insert("dag_json".into(), json!(pretty4(&Value::Object(out))));
+        }
+        normalise_global_env(values);
+        let mut merged = old.clone();
+        for (k, v) in values.iter() {
+            merged.insert(k.clone(), v.clone());
+        }
+        check_cron(&merged)?;
+        // a new schedule restarts the backfill window (unless the caller moved it)
+        let switched = old.get("schedule_type").and_then(Value::as_str) != Some("crontab")
+            && merged.get("schedule_type").and_then(Value::as_str) == Some("crontab");
+        let cron_changed =
+            values.contains_key("cron_time") && values.get("cron_time") != old.get("cron_time");
+        let start_given = values.get("cronjob_start_time").is_some()
+            && values.get("cronjob_start_time") != old.get("cronjob_start_time");
+        if (switched || cron_changed) && !start_given {
+            values.insert("cronjob_start_time".into(), json!(self.now()));
+        }
+        if let Some(Value::String(s)) = values.get("cronjob_start_time")
+            && !s.trim().is_empty()
+            && app_models::time::parse_time(s).is_none()
+        {
+            return Err(ApiError::unprocessable(
+                "cronjob_start_time must look like 2026-11-30 12:00:00",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_edit_permission(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        item: &Row,
+    ) -> Result<bool, ApiError> {
+        Ok(owns(ctx, item))
+    }
+
+    fn check_delete_permission(
+        &self,
+        _: &mut MysqlConnection,
+        ctx: &Ctx,
+        item: &Row,
+    ) -> Result<bool, ApiError> {
+        Ok(owns(ctx, item))
+    }
+
+    fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
+        let id = i64_of(item.get("id")).unwrap_or(0);
+        // stop what runs on the cluster (best effort: the rows go either way)
+        let ns = item
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("pipeline")
+            .to_string();
+        let kube = self.kube.clone();
+        let expand = select_rows_expand(conn, i64_of(item.get("project_id")).unwrap_or(0))?;
+        let settings = app_core::k8s::project::ProjectSettings::parse(expand.as_deref());
+        let cluster = kube.registry.cluster_for(settings.cluster.as_deref());
+        let _ = kube.clone().block_on(async move {
+            if let Ok(client) = kube.registry.client(&cluster).await {
+                for wf in ops::list_objects(
+                    &client,
+                    &ops::WORKFLOW,
+                    Some(&ns),
+                    &format!("pipeline-id={id}"),
+                )
+                .await
+                .unwrap_or_default()
+                {
+                    if let Some(run) = wf.metadata.labels.as_ref().and_then(|l| l.get("run-id")) {
+                        let _ = ops::delete_run(&client, &ns, run).await;
+                    }
+                }
+            }
+        });
+        execute(
+            conn,
+            "DELETE FROM task WHERE pipeline_id = ?",
+            &[Bind::Int(id)],
+        )?;
+        execute(
+            conn,
+            "DELETE FROM run WHERE pipeline_id = ?",
+            &[Bind::Int(id)],
+        )?;
+        execute(
+            conn,
+            "DELETE FROM workflow WHERE foreign_key = ? OR labels LIKE ?",
+            &[
+                Bind::Text(id.to_string()),
+                Bind::Text(format!("%\"pipeline-id\": \"{id}\"%")),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+fn select_rows_expand(
+    conn: &mut MysqlConnection,
+    project_id: i64,
+) -> Result<Option<String>, ApiError> {
+    #[derive(diesel::QueryableByName)]
+    struct E {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        expand: Option<String>,
+    }
+    let rows: Vec<E> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT expand FROM project WHERE id = ?")
+            .bind::<diesel::sql_types::BigInt, _>(project_id),
+        conn,
+    )?;
+    Ok(rows.into_iter().next().and_then(|e| e.expand))
+}
+
+/// The editor sends each node's template args in `data.info.args`; they do not belong in `expand`.
+fn strip_node_args(mut v: Value) -> Value {
+    if let Value::Array(items) = &mut v {
+        for item in items.iter_mut() {
+            if let Some(info) = item
+                .get_mut("data")
+                .and_then(|d| d.get_mut("info"))
+                .and_then(Value::as_object_mut)
+            {
+                info.remove("args");
+            }
+        }
+    }
+    v
+}
+
+fn pipeline_url(_: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+    for r in rows.iter_mut() {
+        let id = r.get("id").cloned().unwrap_or(Value::Null);
+        let d = r
+            .get("describe")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        r.insert(
+            "pipeline_url".into(),
+            json!(format!(
+                "<a target=_blank href=\"/pipeline_modelview/api/web/{id}\">{d}</a>"
+            )),
+        );
+    }
+    Ok(())
+}
+
+/// Copies a pipeline with its tasks (schedule reset to `once`, `-<4hex>` name suffix).
+pub fn copy_pipeline(conn: &mut MysqlConnection, ctx: &Ctx, id: i64) -> Result<i64, ApiError> {
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];
+    let user = Bind::Int(ctx.user_id as i64);
+    execute(
+        conn,
+        "INSERT INTO pipeline (name, `describe`, project_id, dag_json, namespace, global_env, schedule_type, cron_time, cronjob_start_time, pipeline_file, \
+         node_selector, image_pull_policy, parallelism, alert_status, alert_user, expand, depends_on_past, max_active_runs, expired_limit, parameter, \
+         priority, type, created_on, changed_on, created_by_fk, changed_by_fk) \
+         SELECT LEFT(CONCAT(LEFT(name, 49), '-', ?), 54), CONCAT(`describe`, '(copy)'), project_id, dag_json, namespace, global_env, 'once', cron_time, \
+         cronjob_start_time, '', node_selector, image_pull_policy, parallelism, alert_status, alert_user, expand, depends_on_past, max_active_runs, \
+         expired_limit, '{}', priority, '', NOW(), NOW(), ?, ? FROM pipeline WHERE id = ?",
+        &[
+            Bind::Text(suffix.into()),
+            user.clone(),
+            user.clone(),
+            Bind::Int(id),
+        ],
+    )?;
+    let new_id = crate::engine::sql::last_insert_id(conn)?;
+    #[derive(diesel::QueryableByName)]
+    struct T {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        id: i32,
+    }
+    let old: Vec<T> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT id FROM task WHERE pipeline_id = ? ORDER BY id")
+            .bind::<diesel::sql_types::BigInt, _>(id),
+        conn,
+    )?;
+    let mut expand = count_text(conn, new_id)?;
+    for t in old {
+        execute(
+            conn,
+            "INSERT INTO task (name, label, job_template_id, pipeline_id, namespace, working_dir, command, overwrite_entrypoint, args, volume_mount, \
+             node_selector, resource_memory, resource_cpu, resource_gpu, resource_rdma, timeout, retry, outputs, monitoring, expand, `skip`, \
+             created_on, changed_on, created_by_fk, changed_by_fk) \
+             SELECT name, label, job_template_id, ?, namespace, working_dir, command, overwrite_entrypoint, args, volume_mount, node_selector, \
+             resource_memory, resource_cpu, resource_gpu, resource_rdma, timeout, retry, outputs, '{}', expand, `skip`, NOW(), NOW(), ?, ? FROM task WHERE id = ?",
+            &[
+                Bind::Int(new_id),
+                user.clone(),
+                user.clone(),
+                Bind::Int(t.id as i64),
+            ],
+        )?;
+        let nid = crate::engine::sql::last_insert_id(conn)?;
+        // remap the editor's node and edge ids
+        expand = expand
+            .replace(&format!("\"{}\"", t.id), &format!("\"{nid}\""))
+            .replace(&format!("-{}null", t.id), &format!("-{nid}null"));
+    }
+    execute(
+        conn,
+        "UPDATE pipeline SET expand = ? WHERE id = ?",
+        &[Bind::Text(expand), Bind::Int(new_id)],
+    )?;
+    Ok(new_id)
+}
+
+fn count_text(conn: &mut MysqlConnection, id: i64) -> Result<String, ApiError> {
+    #[derive(diesel::QueryableByName)]
+    struct E {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        expand: Option<String>,
+    }
+    let rows: Vec<E> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT expand FROM pipeline WHERE id = ?")
+            .bind::<diesel::sql_types::BigInt, _>(id),
+        conn,
+    )?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|e| e.expand)
+        .unwrap_or_else(|| "[]".into()))
+}
+
+fn copy_action(
+    conn: &mut MysqlConnection,
+    ctx: &Ctx,
+    _: &ModelView,
+    rows: &[Row],
+) -> Result<String, ApiError> {
+    for r in rows {
+        copy_pipeline(conn, ctx, i64_of(r.get("id")).unwrap_or(0))?;
+    }
+    Ok("success".into())
+}
+
+fn muldelete_action(
+    conn: &mut MysqlConnection,
+    ctx: &Ctx,
+    view: &ModelView,
+    rows: &[Row],
+) -> Result<String, ApiError> {
+    let mut ok = Vec::new();
+    let mut fail = Vec::new();
+    for r in rows {
+        let id = i64_of(r.get("id")).unwrap_or(0);
+        if !owns(ctx, r) {
+            fail.push(json!(id));
+            continue;
+        }
+        view.hooks.pre_delete(conn, ctx, r)?;
+        execute(conn, "DELETE FROM pipeline WHERE id = ?", &[Bind::Int(id)])?;
+        ok.push(json!(id));
+    }
+    Ok(json!({"success": ok, "fail": fail}).to_string())
+}
+
+/// The pipeline views.
+pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
+    let hooks = Arc::new(PipelineHooks {
+        kube: kube.clone(),
+        time_zone: config.schedule.time_zone,
+        namespaces: app_core::k8s::project::Namespaces::from_config(config),
+    });
+    let mut v = ModelView::new(
+        "/pipeline_modelview/api",
+        "Pipeline_ModelView_Api",
+        "pipeline",
+        "任务流",
+    );
+    v.base_permissions = vec!["can_show", "can_edit", "can_list", "can_delete", "can_add"];
+    v.base_order = Some(("changed_on", "desc"));
+    v.order_columns = cols(&["id"]);
+    v.list_columns = cols(&["id", "project", "pipeline_url", "creator", "modified"]);
+    v.show_columns = cols(&[
+        "project",
+        "name",
+        "describe",
+        "schedule_type",
+        "cron_time",
+        "depends_on_past",
+        "max_active_runs",
+        "expired_limit",
+        "parallelism",
+        "global_env",
+        "dag_json",
+        "pipeline_file",
+        "pipeline_argo_id",
+        "run_id",
+        "created_by",
+        "changed_by",
+        "created_on",
+        "changed_on",
+        "expand",
+        "parameter",
+        "alert_status",
+        "alert_user",
+        "cronjob_start_time",
+    ]);
+    v.add_columns = cols(&["project", "name", "describe"]);
+    v.edit_columns = cols(&[
+        "project",
+        "name",
+        "describe",
+        "schedule_type",
+        "cron_time",
+        "depends_on_past",
+        "max_active_runs",
+        "expired_limit",
+        "parallelism",
+        "dag_json",
+        "global_env",
+        "alert_status",
+        "alert_user",
+        "expand",
+        "parameter",
+        "cronjob_start_time",
+    ]);
+    v.search_columns = cols(&[
+        "created_by",
+        "name",
+        "describe",
+        "project",
+        "schedule_type",
+        "id",
+    ]);
+    v.labels = vec![("pipeline_url", "任务流")];
+    v.cols_width = json!({
+        "id": {"type": "ellip2", "width": 100}, "project": {"type": "ellip2", "width": 200}, "pipeline_url": {"type": "ellip2", "width": 400},
+        "modified": {"type": "ellip2", "width": 150}, "creator": {"type": "ellip2", "width": 100}, "describe": {"type": "ellip2", "width": 200},
+        "changed_on": {"type": "ellip2", "width": 100},
+    });
+    v.fields.insert("name", json!({"type": "String", "default": "", "description": "英文名(小写字母、数字、- 组成)，最长50个字符", "choices": [], "widget": "BS3Text",
+        "validators": [{"type": "DataRequired"}, {"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}, {"type": "Length", "min": 1, "max": 54}]}));
+    v.fields.insert("describe", json!({"type": "String", "default": "", "description": "中文描述", "choices": [], "widget": "BS3Text", "validators": [{"type": "DataRequired"}]}));
+    v.fields.insert("schedule_type", json!({"type": "Select", "default": "once", "description": "调度类型，once仅运行一次，crontab周期运行，crontab配置保存一个小时候后才生效",
+        "choices": [["once", "once"], ["crontab", "crontab"]], "widget": "Select2", "ui-type": "select"}));
+    v.fields.insert("cron_time", json!({"type": "String", "default": "", "description": "周期任务的时间设定 * * * * * 表示为 minute hour day month week", "choices": [], "widget": "BS3Text"}));
+    v.fields.insert(
+        "depends_on_past",
+        json!({"description": "任务运行是否依赖上一次的示例状态", "choices": []}),
+    );
+    v.fields.insert("max_active_runs", json!({"type": "String", "default": 1, "description": "当前pipeline可同时运行的任务流实例数目", "choices": [], "widget": "BS3Text"}));
+    v.fields.insert("expired_limit", json!({"type": "String", "default": 1, "description": "定时调度最新实例限制数目，0表示不限制", "choices": [], "widget": "BS3Text"}));
+    v.fields.insert("parallelism", json!({"type": "String", "default": 3, "description": "一个任务流实例中可同时运行的task数目", "choices": [], "widget": "BS3Text"}));
+    v.fields.insert("global_env", json!({"type": "String", "default": "", "description": "公共环境变量会以环境变量的形式传递给每个task，可以配置多个公共环境变量，每行一个，支持datetime/creator/runner/uuid/pipeline_id等变量 例如：USERNAME={{creator}}",
+        "choices": [], "widget": "BS3TextArea", "ui-type": "textArea"}));
+    v.fields.insert("alert_status", json!({"type": "MySelectMultiple", "default": "Pending,Running,Succeeded,Failed,Terminated", "description": "选择通知状态",
+        "choices": [["Created","Created"],["Pending","Pending"],["Running","Running"],["Succeeded","Succeeded"],["Failed","Failed"],["Unknown","Unknown"],["Waiting","Waiting"],["Terminated","Terminated"]],
+        "widget": "Select2Many", "ui-type": "select2"}));
+    v.fields.insert("alert_user", json!({"type": "String", "default": "", "description": "选择通知用户，每个用户使用逗号分隔", "choices": [], "widget": "BS3Text"}));
+    v.fields.insert("cronjob_start_time", json!({"type": "String", "default": "", "description": "定时调度补录起点，格式 2026-11-30 00:00:00", "choices": [], "widget": "BS3Text"}));
+    v.rel_choices.insert("project", |ctx| {
+        let t = SqlFrag::new("t.`type` = 'org'", vec![]);
+        if ctx.is_admin {
+            t
+        } else {
+            SqlFrag::and(vec![t, in_ids("t.`id`", &ctx.org_projects)])
+        }
+    });
+    v.properties = vec![
+        Property {
+            name: "pipeline_url",
+            compute: pipeline_url,
+        },
+        CREATOR,
+        MODIFIED,
+    ];
+    v.actions = vec![
+        ActionDef {
+            name: "copy",
+            text: "复制",
+            confirmation: "复制所选记录?",
+            icon: "fa-copy",
+            multiple: true,
+            single: false,
+            run: copy_action,
+        },
+        ActionDef {
+            name: "muldelete",
+            text: "删除",
+            confirmation: "确定删除所选记录?",
+            icon: "fa-trash",
+            multiple: true,
+            single: false,
+            run: muldelete_action,
+        },
+    ];
+    v.related_views = vec!["/task_modelview/api"];
+    v.hooks = hooks.clone();
+
+    let mut home = v.clone();
+    home.route_base = "/pipeline_modelview/home/api";
+    home.api_name = "Pipeline_ModelView_Home_Api";
+    home.base_permissions = vec!["can_list", "can_show"];
+    home.actions = vec![];
+    home.related_views = vec![];
+    vec![v, home]
+}
+
+/// `GET /pipeline_modelview/api/demo/list/` and `/my/list/`: whole rows, as the home page wants.
+pub async fn home_list(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let mine = req.path().contains("/my/");
+    let rows = blocking(&state, move |st, conn| {
+        let meta = st
+            .schema
+            .table("pipeline")
+            .ok_or_else(|| ApiError::unavailable("pipeline table missing"))?;
+        let mut w = vec![SqlFrag::new(PIPELINE_TYPE, vec![])];
+        if mine {
+            w.push(SqlFrag::new(
+                "t.`created_by_fk` = ?",
+                vec![Bind::Int(ctx.user_id as i64)],
+            ));
+        } else {
+            w.push(SqlFrag::new(
+                "t.`parameter` LIKE '%\"demo\"%\"true\"%'",
+                vec![],
+            ));
+        }
+        if !ctx.is_admin && !mine {
+            w.push(in_ids("t.`project_id`", &ctx.org_projects));
+        }
+        let w = SqlFrag::and(w);
+        Ok(select_rows(
+            conn,
+            meta,
+            &[],
+            &format!("WHERE {} ORDER BY t.`id` DESC LIMIT 1000", w.sql),
+            &w.binds,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({"message": "success", "status": 0, "result": rows})))
+}
+
+/// The compiled workflow of a pipeline, for a run or a dry run.
+async fn compile_for(
+    state: &web::Data<AppState>,
+    ctx: &Ctx,
+    id: i64,
+    for_run: bool,
+) -> Result<(app_core::pipeline::Compiled, Row), ApiError> {
+    let c = ctx.clone();
+    blocking(state, move |st, conn| {
+        let p = visible_pipeline(st, conn, &c, id)?;
+        if for_run && !owns(&c, &p) && !is_demo(&p) {
+            return Err(ApiError::forbidden(
+                "only the creator of the pipeline or an admin can run it",
+            ));
+        }
+        if count(
+            conn,
+            "SELECT COUNT(*) AS n FROM task WHERE pipeline_id = ?",
+            &[Bind::Int(id)],
+        )? == 0
+        {
+            return Err(ApiError::bad_request(
+                "the pipeline has no tasks: add tasks in the editor first",
+            ));
+        }
+        let cfg = CompileConfig::from_config(&st.config);
+        let input = app_core::pipeline::load_input(
+            conn,
+            id as i32,
+            Some(&c.username),
+            cfg,
+            app_models::forms::now(),
+        )
+        .map_err(pipeline_error)?;
+        let registry = st.kube.registry.clone();
+        let compiled = app_core::pipeline::compile(&input, |k| registry.cluster_for(k))
+            .map_err(pipeline_error)?;
+        Ok((compiled, p))
+    })
+    .await
+}
+
+/// A pipeline problem as the user sees it: compile errors are 400 naming the problem.
+pub fn pipeline_error(e: app_core::pipeline::PipelineError) -> ApiError {
+    match e {
+        app_core::pipeline::PipelineError::NotFound(_) => ApiError::not_found(),
+        app_core::pipeline::PipelineError::Compile(c) => ApiError::bad_request(c.to_string()),
+        app_core::pipeline::PipelineError::Db(d) => d.into(),
+    }
+}
+
+/// `GET /pipeline_modelview/api/dry_run/<id>`: the workflow as YAML, not submitted.
+pub async fn dry_run(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (compiled, _) = compile_for(&state, &ctx, path.into_inner(), false).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/yaml; charset=utf-8")
+        .body(app_core::argo::workflow_to_yaml(&compiled.workflow)))
+}
+
+/// `GET|POST /pipeline_modelview/api/run_pipeline/<id>`: replaces the previous manual run
+/// with a new one on the cluster, as the original does.
+pub async fn run_pipeline(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let started = std::time::Instant::now();
+    let result = run_pipeline_inner(&state, &ctx, id).await;
+    let status = match &result {
+        Ok(_) => 200,
+        Err(e) => e.http.as_u16(),
+    };
+    crate::engine::routes::log_event(
+        &state,
+        &ctx,
+        &req,
+        "Pipeline_ModelView_Api.run_pipeline",
+        &[],
+        status,
+        started,
+    )
+    .await;
+    let body = result?;
+    let wants_page = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .map(|a| a.contains("text/html"))
+        .unwrap_or(false);
+    if wants_page {
+        let link = body["link"].as_str().unwrap_or("/frontend/").to_string();
+        return Ok(HttpResponse::Found()
+            .insert_header((header::LOCATION, link))
+            .finish());
+    }
+    Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": body})))
+}
+
+async fn run_pipeline_inner(
+    state: &web::Data<AppState>,
+    ctx: &Ctx,
+    id: i64,
+) -> Result<Value, ApiError> {
+    let (compiled, _) = compile_for(state, ctx, id, true).await?;
+    let client = state.kube.client(&compiled.cluster).await?;
+    let ns = compiled.namespace.clone();
+    let manifest = compiled.workflow.clone();
+    let new_run = compiled.run_id.clone();
+    // stop the previous manual runs (cron runs have their own lifecycle)
+    let stopped: Vec<String> = state
+        .kube
+        .run(async move {
+            let mut stopped = Vec::new();
+            for wf in ops::list_objects(
+                &client,
+                &ops::WORKFLOW,
+                Some(&ns),
+                &format!("pipeline-id={id}"),
+            )
+            .await?
+            {
+                let labels = wf.metadata.labels.clone().unwrap_or_default();
+                let manual = !matches!(
+                    labels.get("schedule_type").map(String::as_str),
+                    Some("crontab") | Some("contab")
+                );
+                if let Some(run) = labels.get("run-id").filter(|r| manual && **r != new_run) {
+                    ops::delete_run(&client, &ns, run).await?;
+                    stopped.push(run.clone());
+                }
+            }
+            ops::submit_workflow(&client, &manifest).await?;
+            Ok::<_, ops::OpsError>(stopped)
+        })
+        .await?
+        .map_err(|e| ApiError::unavailable(format!("cluster {}: {e}", compiled.cluster)))?;
+    let c2 = compiled.clone();
+    let tz = state.config.schedule.time_zone;
+    let runner = ctx.username.clone();
+    blocking(state, move |_, conn| {
+        app_core::pipeline::record_manual_run(conn, id as i32, &c2)?;
+        let now = app_core::time_string_now(tz);
+        app_core::pipeline::record_submitted_workflow(conn, &c2, &runner, &now)?;
+        for run in &stopped {
+            app_core::pipeline::mark_run_deleted(conn, run, &now)?;
+        }
+        Ok(())
+    })
+    .await?;
+    let link = format!(
+        "/frontend/commonRelation?backurl=/workflow_modelview/api/web/dag/{}/{}/{}",
+        compiled.cluster, compiled.namespace, compiled.name
+    );
+    Ok(
+        json!({"workflow": compiled.name, "namespace": compiled.namespace, "cluster": compiled.cluster, "run_id": compiled.run_id, "link": link}),
+    )
+}
+
+/// `GET|POST /pipeline_modelview/api/copy_pipeline/<id>`.
+pub async fn copy_route(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let new_id = blocking(&state, move |st, conn| {
+        visible_pipeline(st, conn, &ctx, id)?;
+        diesel::Connection::transaction(conn, |conn| copy_pipeline(conn, &ctx, id))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": {"id": new_id, "link": format!("/pipeline_modelview/api/web/{new_id}")}})))
+}
+
+/// `GET /pipeline_modelview/api/web/<id>`: the visual editor.
+pub async fn editor(path: web::Path<i64>) -> HttpResponse {
+    let id = path.into_inner();
+    HttpResponse::Found()
+        .insert_header((
+            header::LOCATION,
+            format!(
+                "/frontend/showOutLink?url=/static/appbuilder/vison/index.html?pipeline_id={id}"
+            ),
+        ))
+        .finish()
+}
+
+/// Registers the routes that are not generic.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/pipeline_modelview/api/run_pipeline/{id}",
+        web::get().to(run_pipeline),
+    )
+    .route(
+        "/pipeline_modelview/api/run_pipeline/{id}",
+        web::post().to(run_pipeline),
+    )
+    .route(
+        "/pipeline_modelview/api/dry_run/{id}",
+        web::get().to(dry_run),
+    )
+    .route(
+        "/pipeline_modelview/api/copy_pipeline/{id}",
+        web::get().to(copy_route),
+    )
+    .route(
+        "/pipeline_modelview/api/copy_pipeline/{id}",
+        web::post().to(copy_route),
+    )
+    .route(
+        "/pipeline_modelview/api/demo/list/",
+        web::get().to(home_list),
+    )
+    .route("/pipeline_modelview/api/my/list/", web::get().to(home_list))
+    .route("/pipeline_modelview/api/web/{id}", web::get().to(editor));
+}

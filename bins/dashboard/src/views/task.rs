@@ -1,0 +1,748 @@
+//! Tasks of a pipeline (`/task_modelview/api`): arguments checked against the job
+//! template, resources checked and capped, mounts merged, the editor's layout kept in
+//! step; single-task run / debug pods, their clean-up and logs.
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use app_core::argo::CompileConfig;
+use app_core::json_text::pretty4;
+use app_core::k8s::pods::{TaskPodKind, build_task_pod};
+use app_core::k8s::resources::{
+    GpuConfig, ResourceCaps, check_resource_caps, parse_cpu, parse_gpu, parse_memory,
+};
+use app_core::k8s::{ops, project::ProjectSettings};
+use diesel::mysql::MysqlConnection;
+use serde_json::{Value, json};
+
+use super::pipeline::{normalise_name, owns, pipeline_error};
+use crate::app::AppState;
+use crate::auth::Ctx;
+use crate::engine::response::ApiError;
+use crate::engine::routes::blocking;
+use crate::engine::sql::{Bind, SqlFrag, execute, select_rows};
+use crate::engine::view::{ModelView, Row, ViewHooks, cols, in_ids};
+
+fn i64_of(v: Option<&Value>) -> Option<i64> {
+    v.and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    })
+}
+
+fn row_of(
+    conn: &mut MysqlConnection,
+    st_table: &crate::engine::meta::TableMeta,
+    id: i64,
+) -> Result<Option<Row>, ApiError> {
+    Ok(
+        select_rows(conn, st_table, &[], "WHERE t.`id` = ?", &[Bind::Int(id)])?
+            .into_iter()
+            .next(),
+    )
+}
+
+fn is_demo(p: &Row) -> bool {
+    p.get("parameter")
+        .and_then(Value::as_str)
+        .map(|s| s.replace(' ', "").contains("\"demo\":\"true\""))
+        .unwrap_or(false)
+}
+
+/// Tasks: rules of orchestration.md §2.2.
+pub struct TaskHooks {
+    pub schema: Arc<crate::engine::meta::SchemaMeta>,
+    pub caps: ResourceCaps,
+    pub gpu: GpuConfig,
+}
+
+impl TaskHooks {
+    fn table(&self, name: &str) -> Result<&crate::engine::meta::TableMeta, ApiError> {
+        self.schema
+            .table(name)
+            .ok_or_else(|| ApiError::unavailable(format!("table {name} missing")))
+    }
+
+    fn pipeline(&self, conn: &mut MysqlConnection, id: Option<i64>) -> Result<Row, ApiError> {
+        let id = id.ok_or_else(|| {
+            ApiError::unprocessable("{'pipeline': ['Missing data for required field.']}")
+        })?;
+        row_of(conn, self.table("pipeline")?, id)?.ok_or_else(|| {
+            ApiError::unprocessable("{'pipeline': ['Related Object doesn't exist in DB']}")
+        })
+    }
+
+    fn editable_pipeline(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        id: Option<i64>,
+    ) -> Result<Row, ApiError> {
+        let p = self.pipeline(conn, id)?;
+        if is_demo(&p) {
+            return Err(ApiError::unprocessable(
+                "this is a demo pipeline: copy it to change its tasks",
+            ));
+        }
+        if !owns(ctx, &p) {
+            return Err(ApiError::unprocessable(
+                "only the creator of the pipeline or an admin can change its tasks",
+            ));
+        }
+        Ok(p)
+    }
+
+    /// Validates and normalises resources, args and mounts of the values to write.
+    fn normalise(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        values: &mut Row,
+        old: Option<&Row>,
+        pipeline: &Row,
+    ) -> Result<(), ApiError> {
+        if let Some(Value::String(n)) = values.get("name") {
+            let n = normalise_name(n)?;
+            values.insert("name".into(), json!(n));
+        }
+        let get = |k: &str| -> String {
+            values
+                .get(k)
+                .or_else(|| old.and_then(|o| o.get(k)))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        let mut memory = get("resource_memory");
+        if !memory.is_empty() && memory.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            memory.push('G');
+        }
+        let cpu = if get("resource_cpu").is_empty() {
+            "2".to_string()
+        } else {
+            get("resource_cpu")
+        };
+        let gpu_text = if get("resource_gpu").is_empty() {
+            "0".to_string()
+        } else {
+            get("resource_gpu").to_uppercase()
+        };
+        let memory = if memory.is_empty() {
+            "2G".to_string()
+        } else {
+            memory
+        };
+        parse_memory(&memory).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        parse_cpu(&cpu).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        let gpu =
+            parse_gpu(&gpu_text, &self.gpu).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        if !ctx.is_admin {
+            let prev_gpu = old
+                .and_then(|o| o.get("resource_gpu"))
+                .and_then(Value::as_str)
+                .and_then(|g| parse_gpu(g, &self.gpu).ok());
+            let previous = match (old, &prev_gpu) {
+                (Some(o), Some(g)) => Some((
+                    o.get("resource_memory")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                    o.get("resource_cpu").and_then(Value::as_str).unwrap_or(""),
+                    g,
+                )),
+                _ => None,
+            };
+            check_resource_caps(&memory, &cpu, &gpu, previous, &self.caps)
+                .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        }
+        values.insert("resource_memory".into(), json!(memory));
+        values.insert("resource_cpu".into(), json!(cpu));
+        values.insert("resource_gpu".into(), json!(gpu_text));
+
+        // the job template: its arg definitions and mandatory mounts
+        let template_id = i64_of(values.get("job_template_id"))
+            .or_else(|| old.and_then(|o| i64_of(o.get("job_template_id"))));
+        let template = match template_id {
+            Some(t) => row_of(conn, self.table("job_template")?, t)?,
+            None => None,
+        };
+        if let Some(Value::String(args)) = values
+            .get("args")
+            .cloned()
+            .or_else(|| old.is_none().then(|| json!("{}")))
+        {
+            let given = app_core::template_args::parse_json_object(&args, "args")
+                .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+            let definition = template
+                .as_ref()
+                .and_then(|t| t.get("args").and_then(Value::as_str))
+                .map(|a| app_core::template_args::validate_job_args(a).unwrap_or(json!({})))
+                .unwrap_or(json!({}));
+            let checked = app_core::template_args::validate_task_args(&definition, &given)
+                .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+            values.insert("args".into(), json!(pretty4(&Value::Object(checked))));
+        }
+        if old.is_none() || values.contains_key("volume_mount") {
+            let project_expand = row_of(
+                conn,
+                self.table("project")?,
+                i64_of(pipeline.get("project_id")).unwrap_or(0),
+            )?
+            .and_then(|p| p.get("expand").and_then(Value::as_str).map(String::from));
+            let project_mounts = ProjectSettings::parse(project_expand.as_deref()).volume_mount();
+            let given = values
+                .get("volume_mount")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(String::from);
+            let base = given.unwrap_or(project_mounts);
+            let template_mounts = template
+                .as_ref()
+                .and_then(|t| t.get("volume_mount").and_then(Value::as_str))
+                .unwrap_or("")
+                .to_string();
+            let merged = app_core::k8s::volumes::merge_volume_mounts(&base, &template_mounts);
+            app_core::k8s::volumes::parse_volume_mounts(&merged)
+                .map_err(|e| ApiError::unprocessable(format!("volume_mount: {e}")))?;
+            values.insert("volume_mount".into(), json!(merged));
+        }
+        Ok(())
+    }
+}
+
+fn add_to_layout(
+    conn: &mut MysqlConnection,
+    pipeline: &Row,
+    task: &Row,
+    describe: &str,
+) -> Result<(), ApiError> {
+    let pid = i64_of(pipeline.get("id")).unwrap_or(0);
+    let mut expand: Vec<Value> = pipeline
+        .get("expand")
+        .and_then(Value::as_str)
+        .and_then(|e| serde_json::from_str(e).ok())
+        .unwrap_or_default();
+    let nodes = expand
+        .iter()
+        .filter(|n| n.get("position").is_some())
+        .count() as i64;
+    expand.push(json!({"id": task.get("id").map(|i| i.to_string()).unwrap_or_default(), "type": "dataSet",
+        "position": {"x": 400, "y": 100 + 100 * nodes},
+        "data": {"info": {"describe": describe}, "name": task.get("name"), "label": task.get("label")}}));
+    let mut dag: serde_json::Map<String, Value> = pipeline
+        .get("dag_json")
+        .and_then(Value::as_str)
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    if let Some(name) = task.get("name").and_then(Value::as_str) {
+        dag.entry(name.to_string())
+            .or_insert(json!({"upstream": []}));
+    }
+    execute(
+        conn,
+        "UPDATE pipeline SET expand = ?, dag_json = ? WHERE id = ?",
+        &[
+            Bind::Text(pretty4(&expand)),
+            Bind::Text(pretty4(&Value::Object(dag))),
+            Bind::Int(pid),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Renames or removes a task in its pipeline's `dag_json` and `expand`.
+fn update_layout(
+    conn: &mut MysqlConnection,
+    pipeline: &Row,
+    old_name: &str,
+    new_name: Option<&str>,
+    task_id: i64,
+) -> Result<(), ApiError> {
+    let pid = i64_of(pipeline.get("id")).unwrap_or(0);
+    let mut expand: Vec<Value> = pipeline
+        .get("expand")
+        .and_then(Value::as_str)
+        .and_then(|e| serde_json::from_str(e).ok())
+        .unwrap_or_default();
+    let id = task_id.to_string();
+    let dag_text = pipeline
+        .get("dag_json")
+        .and_then(Value::as_str)
+        .unwrap_or("{}")
+        .to_string();
+    let dag = match new_name {
+        Some(n) => dag_text.replace(&format!("\"{old_name}\""), &format!("\"{n}\"")),
+        None => {
+            expand.retain(|e| {
+                e.get("id").and_then(Value::as_str) != Some(&id)
+                    && e.get("source").and_then(Value::as_str) != Some(&id)
+                    && e.get("target").and_then(Value::as_str) != Some(&id)
+            });
+            let names = super::pipeline::task_names(conn, pid)?;
+            let keep: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| *n != old_name)
+                .collect();
+            app_core::pipeline::prune_dag_json(&dag_text, &keep)
+        }
+    };
+    if let Some(n) = new_name {
+        for e in expand.iter_mut() {
+            if e.get("id").and_then(Value::as_str) == Some(&id)
+                && let Some(data) = e.get_mut("data").and_then(Value::as_object_mut)
+            {
+                data.insert("name".into(), json!(n));
+            }
+        }
+    }
+    execute(
+        conn,
+        "UPDATE pipeline SET expand = ?, dag_json = ? WHERE id = ?",
+        &[
+            Bind::Text(pretty4(&expand)),
+            Bind::Text(dag),
+            Bind::Int(pid),
+        ],
+    )?;
+    Ok(())
+}
+
+impl ViewHooks for TaskHooks {
+    fn base_filter(&self, ctx: &Ctx) -> Option<SqlFrag> {
+        if ctx.is_admin {
+            return None;
+        }
+        let p = in_ids("p.`project_id`", &ctx.org_projects);
+        Some(SqlFrag::new(
+            format!(
+                "t.`pipeline_id` IN (SELECT p.`id` FROM `pipeline` p WHERE {})",
+                p.sql
+            ),
+            p.binds,
+        ))
+    }
+    fn pre_add_req(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        req: &mut Row,
+    ) -> Result<(), ApiError> {
+        self.editable_pipeline(conn, ctx, i64_of(req.get("pipeline")))?;
+        if let Some(name) = req.get("name").and_then(Value::as_str).map(String::from)
+            && req
+                .get("label")
+                .and_then(Value::as_str)
+                .map(str::is_empty)
+                .unwrap_or(true)
+        {
+            req.insert("label".into(), json!(name));
+        }
+        Ok(())
+    }
+    fn pre_add(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        values: &mut Row,
+    ) -> Result<(), ApiError> {
+        let p = self.pipeline(conn, i64_of(values.get("pipeline_id")))?;
+        values.insert(
+            "namespace".into(),
+            p.get("namespace").cloned().unwrap_or(json!("pipeline")),
+        );
+        self.normalise(conn, ctx, values, None, &p)
+    }
+    fn post_add(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
+        let p = self.pipeline(conn, i64_of(item.get("pipeline_id")))?;
+        let describe = match i64_of(item.get("job_template_id")) {
+            Some(t) => row_of(conn, self.table("job_template")?, t)?
+                .and_then(|t| t.get("describe").and_then(Value::as_str).map(String::from))
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        add_to_layout(conn, &p, item, &describe)
+    }
+    fn pre_update_req(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        _: &mut Row,
+        item: &Row,
+    ) -> Result<(), ApiError> {
+        self.editable_pipeline(conn, ctx, i64_of(item.get("pipeline_id")))
+            .map(|_| ())
+    }
+    fn pre_update(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        values: &mut Row,
+        old: &Row,
+    ) -> Result<(), ApiError> {
+        let p = self.pipeline(conn, i64_of(old.get("pipeline_id")))?;
+        self.normalise(conn, ctx, values, Some(old), &p)?;
+        let old_name = old.get("name").and_then(Value::as_str).unwrap_or("");
+        if let Some(new_name) = values.get("name").and_then(Value::as_str)
+            && new_name != old_name
+        {
+            update_layout(
+                conn,
+                &p,
+                old_name,
+                Some(new_name),
+                i64_of(old.get("id")).unwrap_or(0),
+            )?;
+        }
+        Ok(())
+    }
+    fn check_edit_permission(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        item: &Row,
+    ) -> Result<bool, ApiError> {
+        let p = self.pipeline(conn, i64_of(item.get("pipeline_id")))?;
+        Ok(owns(ctx, &p))
+    }
+    fn check_delete_permission(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        item: &Row,
+    ) -> Result<bool, ApiError> {
+        self.check_edit_permission(conn, ctx, item)
+    }
+    fn pre_delete(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        item: &Row,
+    ) -> Result<(), ApiError> {
+        let p = self.editable_pipeline(conn, ctx, i64_of(item.get("pipeline_id")))?;
+        update_layout(
+            conn,
+            &p,
+            item.get("name").and_then(Value::as_str).unwrap_or(""),
+            None,
+            i64_of(item.get("id")).unwrap_or(0),
+        )
+    }
+}
+
+/// The task view.
+pub fn views(
+    config: &app_core::Config,
+    schema: Arc<crate::engine::meta::SchemaMeta>,
+) -> Vec<ModelView> {
+    let mut v = ModelView::new("/task_modelview/api", "Task_ModelView_Api", "task", "任务");
+    v.order_columns = cols(&["id"]);
+    v.base_order = Some(("id", "asc"));
+    v.search_columns = cols(&["pipeline", "name", "label"]);
+    v.list_columns = cols(&[
+        "name",
+        "label",
+        "pipeline",
+        "job_template",
+        "volume_mount",
+        "node_selector",
+        "command",
+        "overwrite_entrypoint",
+        "working_dir",
+        "args",
+        "resource_memory",
+        "resource_cpu",
+        "resource_gpu",
+        "resource_rdma",
+        "timeout",
+        "retry",
+        "created_by",
+        "changed_by",
+        "created_on",
+        "changed_on",
+        "monitoring",
+        "expand",
+    ]);
+    v.add_columns = cols(&[
+        "name",
+        "label",
+        "job_template",
+        "pipeline",
+        "working_dir",
+        "command",
+        "args",
+        "volume_mount",
+        "node_selector",
+        "resource_memory",
+        "resource_cpu",
+        "resource_gpu",
+        "resource_rdma",
+        "timeout",
+        "retry",
+        "skip",
+        "expand",
+    ]);
+    v.edit_columns = cols(&[
+        "name",
+        "label",
+        "working_dir",
+        "command",
+        "args",
+        "volume_mount",
+        "resource_memory",
+        "resource_cpu",
+        "resource_gpu",
+        "resource_rdma",
+        "timeout",
+        "retry",
+        "skip",
+        "expand",
+    ]);
+    v.show_columns = cols(&[
+        "name",
+        "label",
+        "pipeline",
+        "job_template",
+        "volume_mount",
+        "node_selector",
+        "command",
+        "overwrite_entrypoint",
+        "working_dir",
+        "args",
+        "resource_memory",
+        "resource_cpu",
+        "resource_gpu",
+        "resource_rdma",
+        "timeout",
+        "retry",
+        "skip",
+        "created_by",
+        "changed_by",
+        "created_on",
+        "changed_on",
+        "monitoring",
+        "expand",
+    ]);
+    v.rel_choices.insert("job_template", |ctx| {
+        if ctx.is_admin {
+            SqlFrag::new("1=1", vec![])
+        } else {
+            SqlFrag::new("t.`version` = 'Release'", vec![])
+        }
+    });
+    v.rel_choices.insert("pipeline", |ctx| {
+        if ctx.is_admin {
+            SqlFrag::new("1=1", vec![])
+        } else {
+            in_ids("t.`project_id`", &ctx.org_projects)
+        }
+    });
+    v.hooks = Arc::new(TaskHooks {
+        schema,
+        caps: ResourceCaps::from_config(config),
+        gpu: GpuConfig::default(),
+    });
+    vec![v]
+}
+
+/// What a single-task action needs: the pod and where it goes.
+struct PodPlan {
+    pod: k8s_openapi::api::core::v1::Pod,
+    cluster: String,
+    namespace: String,
+    name: String,
+}
+
+async fn plan_pod(
+    state: &web::Data<AppState>,
+    ctx: &Ctx,
+    task_id: i64,
+    kind: TaskPodKind,
+) -> Result<PodPlan, ApiError> {
+    let c = ctx.clone();
+    blocking(state, move |st, conn| {
+        let idx = st
+            .view_index("/task_modelview/api")
+            .ok_or_else(|| ApiError::internal("task view missing"))?;
+        let rv = crate::engine::resolve::Resolved::new(&st.views[idx], &st.schema, &st.models)?;
+        let task = crate::engine::routes::load_visible(conn, &rv, &c, task_id)?
+            .ok_or_else(ApiError::not_found)?;
+        let pipeline_id = i64_of(task.get("pipeline_id")).unwrap_or(0);
+        let pipeline = super::pipeline::visible_pipeline(st, conn, &c, pipeline_id)?;
+        if !owns(&c, &pipeline) {
+            return Err(ApiError::forbidden(
+                "only the creator of the pipeline or an admin can run its tasks",
+            ));
+        }
+        let cfg = CompileConfig::from_config(&st.config);
+        let mut input = app_core::pipeline::load_input(
+            conn,
+            pipeline_id as i32,
+            Some(&c.username),
+            cfg,
+            app_models::forms::now(),
+        )
+        .map_err(pipeline_error)?;
+        if kind == TaskPodKind::Run {
+            input = input.with_run_id(&app_core::argo::run_pod_run_id(
+                pipeline_id as i32,
+                task_id as i32,
+            ));
+        } else {
+            input = input.with_run_id(&app_core::argo::fresh_debug_run_id());
+        }
+        let name = task
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let pod = build_task_pod(&input, &name, kind)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let settings = ProjectSettings::from_project(&input.project);
+        let cluster = st.kube.registry.cluster_for(settings.cluster.as_deref());
+        let namespace = pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "pipeline".into());
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        Ok(PodPlan {
+            pod,
+            cluster,
+            namespace,
+            name: pod_name,
+        })
+    })
+    .await
+}
+
+fn pod_reply(cluster: &str, namespace: &str, name: &str, page: &str) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": {
+        "pod": name, "namespace": namespace, "cluster": cluster, "link": format!("/k8s/web/{page}/{cluster}/{namespace}/{name}")}}))
+}
+
+async fn start_pod(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    id: i64,
+    kind: TaskPodKind,
+) -> Result<HttpResponse, ApiError> {
+    let plan = plan_pod(&state, &ctx, id, kind).await?;
+    let client = state.kube.client(&plan.cluster).await?;
+    let pod = plan.pod.clone();
+    let run_id = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("run-id"))
+        .cloned()
+        .unwrap_or_default();
+    let ns = plan.namespace.clone();
+    state
+        .kube
+        .run(async move {
+            if kind == TaskPodKind::Run {
+                // a new run replaces the previous one and what it started
+                ops::delete_run(&client, &ns, &run_id).await?;
+            }
+            ops::replace_pod(&client, &pod).await
+        })
+        .await?
+        .map_err(|e| ApiError::unavailable(format!("cluster {}: {e}", plan.cluster)))?;
+    Ok(pod_reply(
+        &plan.cluster,
+        &plan.namespace,
+        &plan.name,
+        if kind == TaskPodKind::Run {
+            "log"
+        } else {
+            "debug"
+        },
+    ))
+}
+
+/// `GET|POST /task_modelview/api/run/<id>`: the task alone in a `run-…` pod.
+pub async fn run_task(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    start_pod(state, ctx, path.into_inner(), TaskPodKind::Run).await
+}
+
+/// `GET|POST /task_modelview/api/debug/<id>`: a sleeping `debug-…` pod to work in.
+pub async fn debug_task(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    start_pod(state, ctx, path.into_inner(), TaskPodKind::Debug).await
+}
+
+/// `GET|POST /task_modelview/api/clear/<id>`: deletes the task's run and debug pods and what they started.
+pub async fn clear_task(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let plan = plan_pod(&state, &ctx, id, TaskPodKind::Run).await?;
+    let client = state.kube.client(&plan.cluster).await?;
+    let (ns, run_name) = (plan.namespace.clone(), plan.name.clone());
+    let debug_name = run_name.replacen("run-", "debug-", 1);
+    let run_id = plan
+        .pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("run-id"))
+        .cloned()
+        .unwrap_or_default();
+    state
+        .kube
+        .run(async move {
+            ops::delete_run(&client, &ns, &run_id).await?;
+            ops::delete_pod(&client, &ns, &run_name).await?;
+            ops::delete_pod(&client, &ns, &debug_name).await
+        })
+        .await?
+        .map_err(|e| ApiError::unavailable(format!("cluster {}: {e}", plan.cluster)))?;
+    Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": {}})))
+}
+
+/// `GET /task_modelview/api/log/<id>`: the log of the task's `run-…` pod.
+pub async fn task_log(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let plan = plan_pod(&state, &ctx, path.into_inner(), TaskPodKind::Run).await?;
+    let client = state.kube.client(&plan.cluster).await?;
+    let (ns, name) = (plan.namespace.clone(), plan.name.clone());
+    let log = state
+        .kube
+        .run(async move { ops::pod_log(&client, &ns, &name, Some(1000)).await })
+        .await?
+        .map_err(|e| ApiError::unavailable(format!("cluster {}: {e}", plan.cluster)))?;
+    match log {
+        Some(text) => Ok(HttpResponse::Ok().json(
+            json!({"status": 0, "message": "success", "result": {"pod": plan.name, "log": text}}),
+        )),
+        None => Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("pod {} does not exist: run the task first", plan.name),
+        )),
+    }
+}
+
+/// Registers the task routes that are not generic.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/task_modelview/api/run/{id}", web::get().to(run_task))
+        .route("/task_modelview/api/run/{id}", web::post().to(run_task))
+        .route("/task_modelview/api/debug/{id}", web::get().to(debug_task))
+        .route("/task_modelview/api/debug/{id}", web::post().to(debug_task))
+        .route("/task_modelview/api/clear/{id}", web::get().to(clear_task))
+        .route("/task_modelview/api/clear/{id}", web::post().to(clear_task))
+        .route("/task_modelview/api/log/{id}", web::get().to(task_log));
+}

@@ -1,0 +1,536 @@
+//! Workflow instances (`/workflow_modelview/api`), cron run history
+//! (`/runhistory_modelview/api`), stop, and pod logs (`/k8s/web/log/...`).
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use app_core::k8s::ops;
+use diesel::mysql::MysqlConnection;
+use serde_json::{Value, json};
+
+use super::properties::usernames;
+use crate::app::AppState;
+use crate::auth::Ctx;
+use crate::cluster::Kube;
+use crate::engine::response::ApiError;
+use crate::engine::routes::blocking;
+use crate::engine::sql::{Bind, SqlFrag, execute, like_escape};
+use crate::engine::view::{ModelView, Property, Row, ViewHooks, cols};
+
+fn labels_of(row: &Row) -> serde_json::Map<String, Value> {
+    app_core::json_text::object_or_empty(row.get("labels").and_then(Value::as_str))
+}
+
+/// Workflows: admins see all; others those whose labels name them.
+pub struct WorkflowHooks {
+    pub kube: Arc<Kube>,
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl WorkflowHooks {
+    /// Stops a workflow's run on its cluster and marks its rows `Deleted`.
+    pub fn stop(&self, conn: &mut MysqlConnection, row: &Row) -> Result<(), ApiError> {
+        let labels = labels_of(row);
+        let run_id = labels
+            .get("run-id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let ns = row
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("pipeline")
+            .to_string();
+        let cluster = self
+            .kube
+            .registry
+            .cluster_for(row.get("cluster").and_then(Value::as_str));
+        if !run_id.is_empty() {
+            let kube = self.kube.clone();
+            let registry = kube.registry.clone();
+            let r = run_id.clone();
+            let outcome = kube.block_on(async move {
+                let client = registry.client(&cluster).await.map_err(|e| e.to_string())?;
+                ops::delete_run(&client, &ns, &r)
+                    .await
+                    .map_err(|e| e.to_string())
+            })?;
+            if let Err(e) = outcome {
+                return Err(ApiError::unavailable(format!(
+                    "cannot stop the workflow: {e}"
+                )));
+            }
+            app_core::pipeline::mark_run_deleted(
+                conn,
+                &run_id,
+                &app_core::time_string_now(self.time_zone),
+            )?;
+            execute(
+                conn,
+                "UPDATE run SET status = 'Deleted' WHERE run_id = ? AND status <> 'Deleted'",
+                &[Bind::Text(run_id)],
+            )?;
+        }
+        let id = row.get("id").and_then(Value::as_i64).unwrap_or(0);
+        execute(
+            conn,
+            "UPDATE workflow SET status = 'Deleted', change_time = ? WHERE id = ?",
+            &[
+                Bind::Text(app_core::time_string_now(self.time_zone)),
+                Bind::Int(id),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn may_stop(&self, conn: &mut MysqlConnection, ctx: &Ctx, row: &Row) -> Result<bool, ApiError> {
+        if ctx.is_admin
+            || row.get("username").and_then(Value::as_str) == Some(ctx.username.as_str())
+        {
+            return Ok(true);
+        }
+        let pipeline = labels_of(row)
+            .get("pipeline-id")
+            .and_then(|v| v.as_str().and_then(|s| s.parse::<i64>().ok()));
+        match pipeline {
+            Some(p) => {
+                let n = crate::engine::sql::count(
+                    conn,
+                    "SELECT COUNT(*) AS n FROM pipeline p JOIN project_user pu ON pu.project_id = p.project_id WHERE p.id = ? AND pu.user_id = ? AND pu.role = 'creator'",
+                    &[Bind::Int(p), Bind::Int(ctx.user_id as i64)],
+                )?;
+                Ok(n > 0)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+impl ViewHooks for WorkflowHooks {
+    fn base_filter(&self, ctx: &Ctx) -> Option<SqlFrag> {
+        (!ctx.is_admin).then(|| {
+            SqlFrag::new(
+                "(t.`username` = ? OR t.`labels` LIKE ?)",
+                vec![
+                    Bind::Text(ctx.username.clone()),
+                    Bind::Text(format!("%\"{}\"%", like_escape(&ctx.username))),
+                ],
+            )
+        })
+    }
+    fn check_delete_permission(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        item: &Row,
+    ) -> Result<bool, ApiError> {
+        self.may_stop(conn, ctx, item)
+    }
+    fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
+        if !matches!(
+            item.get("status").and_then(Value::as_str),
+            Some("Deleted" | "Succeeded" | "Failed" | "Error")
+        ) {
+            self.stop(conn, item)?;
+        }
+        Ok(())
+    }
+}
+
+fn pipeline_url(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+    let _ = conn;
+    for r in rows.iter_mut() {
+        let labels = labels_of(r);
+        let pid = labels
+            .get("pipeline-id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let name = labels
+            .get("pipeline-name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        r.insert(
+            "pipeline_url".into(),
+            json!(format!(
+                "<a target=_blank href=\"/pipeline_modelview/api/web/{pid}\">{name}</a>"
+            )),
+        );
+    }
+    Ok(())
+}
+
+fn final_status(_: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+    for r in rows.iter_mut() {
+        let phase =
+            app_core::json_text::object_or_empty(r.get("status_more").and_then(Value::as_str))
+                .get("phase")
+                .cloned()
+                .unwrap_or(json!(""));
+        r.insert("final_status".into(), phase);
+    }
+    Ok(())
+}
+
+fn stop_link(_: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+    for r in rows.iter_mut() {
+        let id = r.get("id").cloned().unwrap_or(Value::Null);
+        r.insert(
+            "stop".into(),
+            json!(format!(
+                "<a target=_blank href=\"/workflow_modelview/api/stop/{id}\">终止</a>"
+            )),
+        );
+    }
+    Ok(())
+}
+
+/// The workflow and run-history views.
+pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
+    let hooks = Arc::new(WorkflowHooks {
+        kube: kube.clone(),
+        time_zone: config.schedule.time_zone,
+    });
+    let mut wf = ModelView::new(
+        "/workflow_modelview/api",
+        "Workflow_ModelView_Api",
+        "workflow",
+        "运行实例",
+    );
+    wf.base_permissions = vec!["can_show", "can_list", "can_delete"];
+    wf.base_order = Some(("id", "desc"));
+    wf.order_columns = cols(&["id"]);
+    wf.list_columns = cols(&[
+        "pipeline_url",
+        "name",
+        "cluster",
+        "namespace",
+        "create_time",
+        "change_time",
+        "final_status",
+        "status",
+        "username",
+        "stop",
+    ]);
+    wf.show_columns = cols(&[
+        "name",
+        "namespace",
+        "cluster",
+        "create_time",
+        "change_time",
+        "status",
+        "username",
+        "annotations",
+        "labels",
+        "spec",
+        "status_more",
+        "info_json",
+    ]);
+    wf.search_columns = cols(&[
+        "status",
+        "labels",
+        "name",
+        "cluster",
+        "annotations",
+        "spec",
+        "status_more",
+        "username",
+        "create_time",
+    ]);
+    wf.labels = vec![("stop", "终止"), ("pipeline_url", "任务流")];
+    wf.properties = vec![
+        Property {
+            name: "pipeline_url",
+            compute: pipeline_url,
+        },
+        Property {
+            name: "final_status",
+            compute: final_status,
+        },
+        Property {
+            name: "stop",
+            compute: stop_link,
+        },
+    ];
+    wf.hooks = hooks.clone();
+
+    let mut runs = ModelView::new(
+        "/runhistory_modelview/api",
+        "RunHistory_ModelView_Api",
+        "run",
+        "定时调度历史",
+    );
+    runs.base_permissions = vec!["can_show", "can_list", "can_delete"];
+    runs.base_order = Some(("id", "desc"));
+    runs.order_columns = cols(&["id", "execution_date"]);
+    runs.list_columns = cols(&[
+        "pipeline_url",
+        "creator",
+        "execution_date",
+        "status",
+        "pipeline_argo_id",
+        "message",
+    ]);
+    runs.show_columns = cols(&[
+        "pipeline",
+        "execution_date",
+        "status",
+        "run_id",
+        "pipeline_argo_id",
+        "message",
+        "created_on",
+        "pipeline_file",
+    ]);
+    runs.search_columns = cols(&["pipeline", "status", "execution_date"]);
+    runs.properties = vec![
+        Property {
+            name: "pipeline_url",
+            compute: run_pipeline_url,
+        },
+        Property {
+            name: "creator",
+            compute: run_creator,
+        },
+    ];
+    runs.hooks = Arc::new(RunHooks);
+    vec![wf, runs]
+}
+
+fn run_pipeline_url(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+    let _ = conn;
+    for r in rows.iter_mut() {
+        let pid = r.get("pipeline_id").cloned().unwrap_or(Value::Null);
+        r.insert(
+            "pipeline_url".into(),
+            json!(format!(
+                "<a target=_blank href=\"/pipeline_modelview/api/web/{pid}\">{pid}</a>"
+            )),
+        );
+    }
+    Ok(())
+}
+
+fn run_creator(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+    #[derive(diesel::QueryableByName)]
+    struct C {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        id: i32,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+        created_by_fk: Option<i32>,
+    }
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r.get("pipeline_id").and_then(Value::as_i64))
+        .collect();
+    let mut by_pipeline = std::collections::BTreeMap::new();
+    if !ids.is_empty() {
+        let marks = vec!["?"; ids.len()].join(",");
+        let mut q = diesel::sql_query(format!(
+            "SELECT id, created_by_fk FROM pipeline WHERE id IN ({marks})"
+        ))
+        .into_boxed();
+        for i in &ids {
+            q = q.bind::<diesel::sql_types::BigInt, _>(*i);
+        }
+        let found: Vec<C> = diesel::RunQueryDsl::load(q, conn)?;
+        let users: Vec<i64> = found
+            .iter()
+            .filter_map(|c| c.created_by_fk.map(i64::from))
+            .collect();
+        let names = usernames(conn, &users)?;
+        for c in found {
+            by_pipeline.insert(
+                c.id as i64,
+                c.created_by_fk
+                    .and_then(|u| names.get(&(u as i64)).cloned())
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    for r in rows.iter_mut() {
+        let n = r
+            .get("pipeline_id")
+            .and_then(Value::as_i64)
+            .and_then(|p| by_pipeline.get(&p).cloned())
+            .unwrap_or_default();
+        r.insert("creator".into(), json!(n));
+    }
+    Ok(())
+}
+
+/// Run history: admins see all; others the runs of their pipelines.
+pub struct RunHooks;
+
+impl ViewHooks for RunHooks {
+    fn base_filter(&self, ctx: &Ctx) -> Option<SqlFrag> {
+        (!ctx.is_admin).then(|| {
+            SqlFrag::new(
+                "t.`pipeline_id` IN (SELECT p.`id` FROM `pipeline` p WHERE p.`created_by_fk` = ?)",
+                vec![Bind::Int(ctx.user_id as i64)],
+            )
+        })
+    }
+}
+
+/// `GET /workflow_modelview/api/stop/<id>`: stops the workflow and everything of its run.
+pub async fn stop_workflow(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    blocking(&state, move |st, conn| {
+        let idx = st
+            .view_index("/workflow_modelview/api")
+            .ok_or_else(|| ApiError::internal("workflow view missing"))?;
+        let rv = crate::engine::resolve::Resolved::new(&st.views[idx], &st.schema, &st.models)?;
+        let row = crate::engine::routes::load_visible(conn, &rv, &ctx, id)?
+            .ok_or_else(ApiError::not_found)?;
+        let hooks = WorkflowHooks {
+            kube: st.kube.clone(),
+            time_zone: st.config.schedule.time_zone,
+        };
+        if !hooks.may_stop(conn, &ctx, &row)? {
+            return Err(ApiError::no_permission("stop"));
+        }
+        hooks.stop(conn, &row)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": {}})))
+}
+
+/// `GET /workflow_modelview/api/web/dag/<cluster>/<ns>/<name>`: the workflow as the cluster
+/// has it now (status and nodes), refreshing the row's status.
+pub async fn workflow_dag(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (cluster, ns, name) = path.into_inner();
+    let visible = {
+        let (n2, ns2, c2) = (name.clone(), ns.clone(), ctx.clone());
+        blocking(&state, move |st, conn| {
+            let idx = st
+                .view_index("/workflow_modelview/api")
+                .ok_or_else(|| ApiError::internal("workflow view missing"))?;
+            let rv = crate::engine::resolve::Resolved::new(&st.views[idx], &st.schema, &st.models)?;
+            let w = SqlFrag::and(vec![
+                crate::engine::routes::base_where(&rv, &c2),
+                SqlFrag::new(
+                    "t.`name` = ? AND t.`namespace` = ?",
+                    vec![Bind::Text(n2), Bind::Text(ns2)],
+                ),
+            ]);
+            Ok(crate::engine::sql::select_rows(
+                conn,
+                rv.table,
+                &[],
+                &format!("WHERE {}", w.sql),
+                &w.binds,
+            )?
+            .into_iter()
+            .next())
+        })
+        .await?
+    };
+    let cluster_key = state.kube.registry.cluster_for(Some(&cluster));
+    let client = state.kube.client(&cluster_key).await?;
+    let (n, namespace) = (name.clone(), ns.clone());
+    let obj = state
+        .kube
+        .run(async move { ops::get_object(&client, &ops::WORKFLOW, &namespace, &n).await })
+        .await?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let Some(obj) = obj else {
+        return Err(ApiError::not_found());
+    };
+    let labels = obj.metadata.labels.clone().unwrap_or_default();
+    let mine = ctx.is_admin || visible.is_some() || labels.values().any(|v| v == &ctx.username);
+    if !mine {
+        return Err(ApiError::not_found());
+    }
+    let status = obj.data.get("status").cloned().unwrap_or(json!({}));
+    let phase = status
+        .get("phase")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": {
+        "name": name, "namespace": ns, "cluster": cluster, "phase": phase, "status": status, "labels": labels}})))
+}
+
+/// `GET /k8s/web/log/<cluster>/<ns>/<pod>[/<container>]`: a pod's log as text.
+pub async fn pod_log_page(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (cluster, ns, pod) = path.into_inner();
+    let cluster = state.kube.registry.cluster_for(Some(&cluster));
+    let client = state.kube.client(&cluster).await?;
+    let (n2, p2) = (ns.clone(), pod.clone());
+    let c2 = client.clone();
+    let found = state
+        .kube
+        .run(async move { ops::get_pod(&c2, &n2, &p2).await })
+        .await?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let Some(found) = found else {
+        return Err(ApiError::not_found());
+    };
+    let labels = found.metadata.labels.unwrap_or_default();
+    let owner = [
+        "run-rtx",
+        "user",
+        "rtx-user",
+        "run-username",
+        "username",
+        "pipeline-username",
+    ]
+    .iter()
+    .find_map(|k| labels.get(*k))
+    .cloned()
+    .unwrap_or_default();
+    if !ctx.is_admin && owner != ctx.username {
+        return Err(ApiError::forbidden("this pod belongs to another user"));
+    }
+    let text = state
+        .kube
+        .run(async move { ops::pod_log(&client, &ns, &pod, Some(2000)).await })
+        .await?
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .unwrap_or_default();
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(text))
+}
+
+/// Registers the routes that are not generic.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/workflow_modelview/api/stop/{id}",
+        web::get().to(stop_workflow),
+    )
+    .route(
+        "/workflow_modelview/api/web/dag/{cluster}/{ns}/{name}",
+        web::get().to(workflow_dag),
+    )
+    .route(
+        "/k8s/web/log/{cluster}/{ns}/{pod}",
+        web::get().to(pod_log_page),
+    )
+    .route(
+        "/k8s/web/log/{cluster}/{ns}/{pod}/{container}",
+        web::get().to(pod_log_page_container),
+    );
+}
+
+async fn pod_log_page_container(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    path: web::Path<(String, String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (c, n, p, _) = path.into_inner();
+    pod_log_page(state, ctx, web::Path::from((c, n, p))).await
+}

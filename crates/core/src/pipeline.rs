@@ -1,0 +1,272 @@
+//! Pipelines between the database and the cluster, shared by the dashboard (manual
+//! runs, dry runs), the scheduler (frozen cron runs) and the worker (submission):
+//! load the rows, compile, and record what was submitted.
+
+use app_models::rows::{Image, JobTemplate, Pipeline, Project, Task};
+use app_models::schema::*;
+use chrono::NaiveDateTime;
+use diesel::mysql::MysqlConnection;
+use diesel::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::argo::{
+    CompileConfig, CompileError, CompileInput, ScheduleType, TaskInput, compile_workflow,
+};
+use crate::k8s::project::ProjectSettings;
+
+/// Why a pipeline cannot be run.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("pipeline {0} does not exist")]
+    NotFound(i32),
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    #[error("database: {0}")]
+    Db(#[from] diesel::result::Error),
+}
+
+/// A compiled workflow and where it goes.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub workflow: Value,
+    pub name: String,
+    pub namespace: String,
+    pub run_id: String,
+    /// Key of the cluster (`CLUSTERS`) the project deploys to.
+    pub cluster: String,
+}
+
+fn username(conn: &mut MysqlConnection, id: Option<i32>) -> QueryResult<String> {
+    match id {
+        Some(id) => Ok(ab_user::table
+            .filter(ab_user::id.eq(id))
+            .select(ab_user::username)
+            .first(conn)
+            .optional()?
+            .unwrap_or_default()),
+        None => Ok(String::new()),
+    }
+}
+
+/// Loads a pipeline's rows into a compile input (a manual run by `runner`, now).
+pub fn load_input(
+    conn: &mut MysqlConnection,
+    pipeline_id: i32,
+    runner: Option<&str>,
+    config: CompileConfig,
+    now: NaiveDateTime,
+) -> Result<CompileInput, PipelineError> {
+    let pipeline: Pipeline = pipeline::table
+        .filter(pipeline::id.eq(pipeline_id))
+        .select(Pipeline::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(PipelineError::NotFound(pipeline_id))?;
+    let project: Project = project::table
+        .filter(project::id.eq(pipeline.project_id))
+        .select(Project::as_select())
+        .first(conn)?;
+    let tasks: Vec<Task> = task::table
+        .filter(task::pipeline_id.eq(pipeline_id))
+        .order(task::id)
+        .select(Task::as_select())
+        .load(conn)?;
+    let mut inputs = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let template: Option<JobTemplate> = match t.job_template_id {
+            Some(id) => job_template::table
+                .filter(job_template::id.eq(id))
+                .select(JobTemplate::as_select())
+                .first(conn)
+                .optional()?,
+            None => None,
+        };
+        let image: Option<Image> = match template.as_ref().and_then(|j| j.images_id) {
+            Some(id) => images::table
+                .filter(images::id.eq(id))
+                .select(Image::as_select())
+                .first(conn)
+                .optional()?,
+            None => None,
+        };
+        let hubsecret: Option<String> = match image.as_ref().and_then(|i| i.repository_id) {
+            Some(id) => repository::table
+                .filter(repository::id.eq(id))
+                .select(repository::hubsecret)
+                .first::<Option<String>>(conn)
+                .optional()?
+                .flatten(),
+            None => None,
+        };
+        inputs.push(TaskInput::new(t, template, image, hubsecret));
+    }
+    let creator = username(conn, pipeline.created_by_fk)?;
+    let creator_secrets: Vec<String> = match pipeline.created_by_fk {
+        Some(uid) => repository::table
+            .filter(repository::created_by_fk.eq(uid))
+            .order(repository::id)
+            .select(repository::hubsecret)
+            .load::<Option<String>>(conn)?
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => Vec::new(),
+    };
+    let runner = runner.map(String::from).unwrap_or_else(|| creator.clone());
+    Ok(
+        CompileInput::new(pipeline, project, inputs, &creator, config, now)
+            .with_runner(&runner)
+            .with_creator_hubsecrets(creator_secrets),
+    )
+}
+
+/// Compiles a loaded input.
+pub fn compile(
+    input: &CompileInput,
+    registry_cluster: impl Fn(Option<&str>) -> String,
+) -> Result<Compiled, PipelineError> {
+    let workflow = compile_workflow(input)?;
+    let name = workflow["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let namespace = workflow["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let settings = ProjectSettings::from_project(&input.project);
+    Ok(Compiled {
+        workflow,
+        name,
+        namespace,
+        run_id: input.run_id.clone(),
+        cluster: registry_cluster(settings.cluster.as_deref()),
+    })
+}
+
+/// Compiles a cron run of `pipeline_id` for `execution_date` (frozen at planning time).
+pub fn compile_cron_run(
+    conn: &mut MysqlConnection,
+    pipeline_id: i32,
+    execution_date: &str,
+    config: CompileConfig,
+    now: NaiveDateTime,
+    cluster_of: impl Fn(Option<&str>) -> String,
+) -> Result<Compiled, PipelineError> {
+    let input = load_input(conn, pipeline_id, None, config, now)?
+        .with_schedule_type(ScheduleType::Crontab)
+        .with_execution_date(execution_date);
+    compile(&input, cluster_of)
+}
+
+/// Records a manual run on the pipeline row (`pipeline_file`, `pipeline_argo_id`, `run_id`).
+pub fn record_manual_run(
+    conn: &mut MysqlConnection,
+    pipeline_id: i32,
+    compiled: &Compiled,
+) -> QueryResult<()> {
+    diesel::update(pipeline::table.filter(pipeline::id.eq(pipeline_id)))
+        .set((
+            pipeline::pipeline_file.eq(crate::json_text::pretty4(&compiled.workflow)),
+            pipeline::pipeline_argo_id.eq(&compiled.name),
+            pipeline::run_id.eq(&compiled.run_id),
+            pipeline::namespace.eq(&compiled.namespace),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a just-submitted workflow as a `workflow` row (status `Pending`) unless the
+/// watcher recorded it first; the watcher keeps it up to date afterwards.
+pub fn record_submitted_workflow(
+    conn: &mut MysqlConnection,
+    compiled: &Compiled,
+    username: &str,
+    now: &str,
+) -> QueryResult<()> {
+    let meta = &compiled.workflow["metadata"];
+    let pipeline_id = meta["labels"]["pipeline-id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let info = serde_json::json!({"pipeline_name": meta["labels"]["pipeline-name"], "describe": meta["annotations"]["description"], "run_id": compiled.run_id, "has_push": ""});
+    diesel::sql_query(
+        "INSERT IGNORE INTO workflow (name, cluster, namespace, create_time, change_time, status, annotations, labels, spec, status_more, username, info_json, add_row_time, foreign_key) \
+         VALUES (?, ?, ?, ?, ?, 'Pending', ?, ?, ?, '{}', ?, ?, NOW(), ?)",
+    )
+    .bind::<diesel::sql_types::Text, _>(&compiled.name)
+    .bind::<diesel::sql_types::Text, _>(&compiled.cluster)
+    .bind::<diesel::sql_types::Text, _>(&compiled.namespace)
+    .bind::<diesel::sql_types::Text, _>(now)
+    .bind::<diesel::sql_types::Text, _>(now)
+    .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&meta["annotations"]))
+    .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&meta["labels"]))
+    .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&compiled.workflow["spec"]))
+    .bind::<diesel::sql_types::Text, _>(username)
+    .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&info))
+    .bind::<diesel::sql_types::Text, _>(pipeline_id)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Marks the workflow rows of a run id `Deleted` (stop, replace, expiry); `now` is the
+/// change time as stored (`%Y-%m-%d %H:%M:%S`).
+pub fn mark_run_deleted(conn: &mut MysqlConnection, run_id: &str, now: &str) -> QueryResult<usize> {
+    diesel::update(
+        workflow::table
+            .filter(workflow::labels.like(format!("%\"run-id\": \"{}\"%", like_escape(run_id)))),
+    )
+    .set((
+        workflow::status.eq("Deleted"),
+        workflow::change_time.eq(now),
+    ))
+    .execute(conn)
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Removes deleted tasks from a `dag_json` (keys and upstream entries), keeping order.
+pub fn prune_dag_json(dag_json: &str, task_names: &[&str]) -> String {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(dag_json) else {
+        return "{}".into();
+    };
+    let mut out = Map::new();
+    for (k, v) in map {
+        if !task_names.contains(&k.as_str()) {
+            continue;
+        }
+        let mut node = v.as_object().cloned().unwrap_or_default();
+        if let Some(Value::Array(up)) = node.get("upstream") {
+            let kept: Vec<Value> = up
+                .iter()
+                .filter(|u| u.as_str().map(|s| task_names.contains(&s)).unwrap_or(false))
+                .cloned()
+                .collect();
+            node.insert("upstream".into(), Value::Array(kept));
+        }
+        out.insert(k, Value::Object(node));
+    }
+    crate::json_text::pretty4(&Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prunes_deleted_tasks() {
+        let dag =
+            r#"{"a":{"upstream":[]},"b":{"upstream":["a","gone"]},"gone":{"upstream":["a"]}}"#;
+        let out: Value = serde_json::from_str(&prune_dag_json(dag, &["a", "b"])).unwrap();
+        assert_eq!(
+            out,
+            serde_json::json!({"a":{"upstream":[]},"b":{"upstream":["a"]}})
+        );
+        assert_eq!(prune_dag_json("bad", &[]), "{}");
+    }
+}
