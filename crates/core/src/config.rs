@@ -60,6 +60,11 @@ pub struct ScheduleConfig {
     pub running_alert_hours: i64,
     /// Notebooks untouched for this long are stopped (days; 0 = never).
     pub notebook_expiry_days: i64,
+    /// A launch claimed this long ago whose submission never reached the cluster is
+    /// pushed again (a scheduler killed between claim and push), in seconds.
+    pub reclaim_secs: i64,
+    /// Test only: pause between claiming launches and pushing them, in ms.
+    pub test_pause_after_claim_ms: u64,
 }
 
 /// The whole configuration of every binary.
@@ -292,6 +297,8 @@ impl Config {
             finished_ttl_hours: v.parse("WORKFLOW_TTL_HOURS", 3)?,
             running_alert_hours: v.parse("WORKFLOW_RUNNING_ALERT_HOURS", 48)?,
             notebook_expiry_days: v.parse("NOTEBOOK_EXPIRY_DAYS", 3)?,
+            reclaim_secs: v.parse("SCHEDULE_RECLAIM_SECS", 60)?,
+            test_pause_after_claim_ms: v.parse("SCHEDULE_TEST_PAUSE_AFTER_CLAIM_MS", 0)?,
         };
         let secret_key = v.var("SECRET_KEY").unwrap_or_else(|| {
             tracing::warn!("SECRET_KEY is not set: using a development key; set it in production");

@@ -121,6 +121,122 @@ pub fn load_input(
     )
 }
 
+/// Loads the compile inputs of many pipelines with a handful of queries (the scheduler
+/// freezes the workflows of thousands of cron runs per tick). Missing pipelines are absent.
+pub fn load_inputs_bulk(
+    conn: &mut MysqlConnection,
+    pipeline_ids: &[i32],
+    config: &CompileConfig,
+    now: NaiveDateTime,
+) -> QueryResult<std::collections::HashMap<i32, CompileInput>> {
+    use std::collections::{BTreeSet, HashMap};
+    let mut out = HashMap::new();
+    for chunk in pipeline_ids.chunks(1000) {
+        let pipelines: Vec<Pipeline> = pipeline::table
+            .filter(pipeline::id.eq_any(chunk))
+            .select(Pipeline::as_select())
+            .load(conn)?;
+        let project_ids: BTreeSet<i32> = pipelines.iter().map(|p| p.project_id).collect();
+        let projects: HashMap<i32, Project> = project::table
+            .filter(project::id.eq_any(project_ids))
+            .select(Project::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let tasks: Vec<Task> = task::table
+            .filter(task::pipeline_id.eq_any(chunk))
+            .order(task::id)
+            .select(Task::as_select())
+            .load(conn)?;
+        let template_ids: BTreeSet<i32> = tasks.iter().filter_map(|t| t.job_template_id).collect();
+        let templates: HashMap<i32, JobTemplate> = job_template::table
+            .filter(job_template::id.eq_any(template_ids))
+            .select(JobTemplate::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let image_ids: BTreeSet<i32> = templates.values().filter_map(|t| t.images_id).collect();
+        let images_by_id: HashMap<i32, Image> = images::table
+            .filter(images::id.eq_any(image_ids))
+            .select(Image::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|i| (i.id, i))
+            .collect();
+        let repo_ids: BTreeSet<i32> = images_by_id
+            .values()
+            .filter_map(|i| i.repository_id)
+            .collect();
+        let secrets: HashMap<i32, Option<String>> = repository::table
+            .filter(repository::id.eq_any(repo_ids))
+            .select((repository::id, repository::hubsecret))
+            .load::<(i32, Option<String>)>(conn)?
+            .into_iter()
+            .collect();
+        let creator_ids: BTreeSet<i32> = pipelines.iter().filter_map(|p| p.created_by_fk).collect();
+        let names: HashMap<i32, String> = ab_user::table
+            .filter(ab_user::id.eq_any(creator_ids.iter().copied().collect::<Vec<_>>()))
+            .select((ab_user::id, ab_user::username))
+            .load::<(i32, String)>(conn)?
+            .into_iter()
+            .collect();
+        let mut creator_secrets: HashMap<i32, Vec<String>> = HashMap::new();
+        for (uid, secret) in repository::table
+            .filter(
+                repository::created_by_fk.eq_any(creator_ids.iter().copied().collect::<Vec<_>>()),
+            )
+            .order(repository::id)
+            .select((repository::created_by_fk, repository::hubsecret))
+            .load::<(Option<i32>, Option<String>)>(conn)?
+        {
+            if let (Some(uid), Some(secret)) = (uid, secret.filter(|s| !s.is_empty())) {
+                creator_secrets.entry(uid).or_default().push(secret);
+            }
+        }
+        let mut by_pipeline: HashMap<i32, Vec<TaskInput>> = HashMap::new();
+        for t in tasks {
+            let template = t.job_template_id.and_then(|id| templates.get(&id).cloned());
+            let image = template
+                .as_ref()
+                .and_then(|j| j.images_id)
+                .and_then(|id| images_by_id.get(&id).cloned());
+            let hubsecret = image
+                .as_ref()
+                .and_then(|i| i.repository_id)
+                .and_then(|id| secrets.get(&id).cloned().flatten());
+            if let Some(pid) = t.pipeline_id {
+                by_pipeline
+                    .entry(pid)
+                    .or_default()
+                    .push(TaskInput::new(t, template, image, hubsecret));
+            }
+        }
+        for p in pipelines {
+            let Some(project) = projects.get(&p.project_id).cloned() else {
+                continue;
+            };
+            let creator = p
+                .created_by_fk
+                .and_then(|u| names.get(&u).cloned())
+                .unwrap_or_default();
+            let secrets = p
+                .created_by_fk
+                .and_then(|u| creator_secrets.get(&u).cloned())
+                .unwrap_or_default();
+            let tasks = by_pipeline.remove(&p.id).unwrap_or_default();
+            let id = p.id;
+            out.insert(
+                id,
+                CompileInput::new(p, project, tasks, &creator, config.clone(), now)
+                    .with_creator_hubsecrets(secrets),
+            );
+        }
+    }
+    Ok(out)
+}
+
 /// Compiles a loaded input.
 pub fn compile(
     input: &CompileInput,

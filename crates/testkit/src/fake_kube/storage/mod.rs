@@ -180,6 +180,25 @@ impl Store {
             .and_then(|m| m.get(&(ns.to_string(), name.to_string())))
     }
 
+    /// Sets a metadata field of a stored object as it is, without a new resourceVersion
+    /// (test seeding of timestamps the API server would otherwise own).
+    pub(crate) fn set_meta_raw(
+        &mut self,
+        gvr: &Gvr,
+        ns: &str,
+        name: &str,
+        field: &str,
+        value: Value,
+    ) {
+        if let Some(obj) = self
+            .objects
+            .get_mut(&gvr.key())
+            .and_then(|m| m.get_mut(&(ns.to_string(), name.to_string())))
+        {
+            obj["metadata"][field] = value;
+        }
+    }
+
     fn not_found(gvr: &Gvr, name: &str) -> ApiError {
         ApiError::not_found(&gvr.plural, &gvr.group, name)
     }

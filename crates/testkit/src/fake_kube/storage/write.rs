@@ -298,7 +298,33 @@ impl Store {
 
     /// Creates or wholly replaces an object (status included); the namespace comes
     /// from the object (`default` when missing).
-    pub fn upsert(&mut self, gvr: &Gvr, mut obj: Value) -> Result<Value, ApiError> {
+    /// Given `creationTimestamp` and `deletionTimestamp` are kept, so tests can seed old
+    /// or terminating objects.
+    pub fn upsert(&mut self, gvr: &Gvr, obj: Value) -> Result<Value, ApiError> {
+        let seeded: Vec<(&str, Value)> = ["creationTimestamp", "deletionTimestamp"]
+            .into_iter()
+            .filter_map(|f| {
+                obj.pointer(&format!("/metadata/{f}"))
+                    .cloned()
+                    .map(|v| (f, v))
+            })
+            .collect();
+        let stored = self.upsert_inner(gvr, obj)?;
+        if seeded.is_empty() {
+            return Ok(stored);
+        }
+        let ns = str_at(&stored, "/metadata/namespace")
+            .unwrap_or("")
+            .to_string();
+        let name = str_at(&stored, "/metadata/name").unwrap_or("").to_string();
+        let nk = Self::ns_key(gvr, Some(&ns));
+        for (field, value) in seeded {
+            self.set_meta_raw(gvr, &nk, &name, field, value);
+        }
+        self.get(gvr, Some(&ns), &name)
+    }
+
+    fn upsert_inner(&mut self, gvr: &Gvr, mut obj: Value) -> Result<Value, ApiError> {
         let ns = if gvr.cluster_scoped() {
             String::new()
         } else {

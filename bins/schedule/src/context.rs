@@ -1,0 +1,103 @@
+//! What every scheduled task can use.
+
+use std::sync::Arc;
+
+use app_core::Config;
+use app_core::jobs::JobQueues;
+use app_core::k8s::cluster::ClusterRegistry;
+use app_core::metrics::Metrics;
+use app_core::notify::{Notification, Sender};
+use app_models::DbPool;
+use redis::aio::ConnectionManager;
+use tokio::sync::Mutex;
+
+/// Shared state of the scheduler.
+pub struct Ctx {
+    pub config: Arc<Config>,
+    pub pool: DbPool,
+    pub redis: ConnectionManager,
+    pub queues: Mutex<JobQueues>,
+    pub clusters: Arc<ClusterRegistry>,
+    pub sender: Arc<dyn Sender>,
+    pub metrics: Metrics,
+    /// Prefix of every Redis key this process writes (tests isolate themselves with it).
+    pub key_prefix: String,
+}
+
+impl Ctx {
+    /// Builds the context from its parts.
+    pub fn new(
+        config: Arc<Config>,
+        pool: DbPool,
+        redis: ConnectionManager,
+        key_prefix: &str,
+        metrics: Metrics,
+    ) -> Ctx {
+        Ctx {
+            queues: Mutex::new(JobQueues::new(redis.clone(), key_prefix)),
+            clusters: Arc::new(ClusterRegistry::from_config(&config)),
+            sender: app_core::notify::sender_from_config(&config),
+            config,
+            pool,
+            redis,
+            metrics,
+            key_prefix: key_prefix.to_string(),
+        }
+    }
+
+    /// A Redis key under this process's prefix.
+    pub fn key(&self, rest: &str) -> String {
+        format!("{}cube-studio:schedule:{rest}", self.key_prefix)
+    }
+
+    /// Sends a notification to users (errors are logged, never fatal).
+    pub async fn notify(&self, receivers: Vec<String>, message: String, source: &str) {
+        let receivers: Vec<String> = receivers
+            .into_iter()
+            .filter(|r| !r.trim().is_empty())
+            .collect();
+        if receivers.is_empty() {
+            return;
+        }
+        let n = Notification {
+            receivers,
+            message,
+            links: vec![],
+            source: source.to_string(),
+        };
+        if let Err(e) = self.sender.send(&n).await {
+            tracing::warn!(error = %e, "notification failed");
+        }
+    }
+
+    /// Sends a notification to the admins (`ADMIN_USER`).
+    pub async fn notify_admins(&self, message: String, source: &str) {
+        self.notify(self.config.admin_users.clone(), message, source)
+            .await;
+    }
+
+    /// Sends a notification once per `dedup` key within `ttl_secs`.
+    pub async fn notify_once(
+        &self,
+        dedup: &str,
+        ttl_secs: u64,
+        receivers: Vec<String>,
+        message: String,
+        source: &str,
+    ) {
+        let key = self.key(&format!("notified:{dedup}"));
+        let mut conn = self.redis.clone();
+        match app_core::notify::first_time(&mut conn, &key, ttl_secs).await {
+            Ok(true) => self.notify(receivers, message, source).await,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "redis unavailable: notification skipped"),
+        }
+    }
+
+    /// The time now in the configured time zone, as naive local time.
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        chrono::Utc::now()
+            .with_timezone(&self.config.schedule.time_zone)
+            .naive_local()
+    }
+}

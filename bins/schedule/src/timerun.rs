@@ -1,0 +1,645 @@
+//! Cron pipelines (orchestration.md §3.2): plan fire times into `run` rows with frozen
+//! workflows, then launch, expire or stop runs — every step safe with two replicas.
+
+use std::collections::{BTreeMap, HashMap};
+
+use app_core::argo::{CompileConfig, ScheduleType};
+use app_core::cron::{
+    Crontab, DispatchPolicy, PlanWindow, RunView, decide_dispatch, is_active, parse_crontab,
+    plan_fire_times,
+};
+use app_core::database::with_conn;
+use app_core::jobs::{StopRun, SubmitRun};
+use app_core::json_text::pretty4;
+use app_core::k8s::project::ProjectSettings;
+use app_models::DbError;
+use app_models::forms::NewRun;
+use app_models::schema::*;
+use app_models::time::{TIME_FORMAT, parse_time};
+use chrono::NaiveDateTime;
+use diesel::mysql::MysqlConnection;
+use diesel::prelude::*;
+
+use crate::context::Ctx;
+
+/// A crontab pipeline as the planner reads it.
+#[derive(Debug, Clone)]
+pub struct CronPipeline {
+    pub id: i32,
+    pub name: String,
+    pub cron_time: String,
+    pub start: Option<NaiveDateTime>,
+    pub policy: DispatchPolicy,
+    pub namespace: String,
+    pub cluster: String,
+    pub receivers: Vec<String>,
+    pub suspended: bool,
+}
+
+/// What one tick did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TickReport {
+    pub pipelines: usize,
+    pub planned: usize,
+    pub launched: usize,
+    pub expired: usize,
+    pub stopped: usize,
+    pub recovered: usize,
+    pub bad_cron: usize,
+}
+
+/// A claimed launch to push.
+struct Launch {
+    run: i32,
+    pipeline: i32,
+    token: String,
+}
+
+fn receivers(alert_user: Option<&str>, creator: Option<&str>) -> Vec<String> {
+    let mut r: Vec<String> = alert_user
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if let Some(c) = creator.filter(|c| !c.is_empty())
+        && !r.iter().any(|x| x == c)
+    {
+        r.insert(0, c.to_string());
+    }
+    r
+}
+
+/// `parameter.status == "offline"` or `parameter.suspend` true: the pipeline's schedule is paused.
+fn is_suspended(parameter: Option<&str>) -> bool {
+    let p = app_core::json_text::object_or_empty(parameter);
+    p.get("status").and_then(|v| v.as_str()) == Some("offline")
+        || matches!(p.get("suspend"), Some(serde_json::Value::Bool(true)))
+        || p.get("suspend").and_then(|v| v.as_str()) == Some("true")
+}
+
+fn load_pipelines(
+    conn: &mut MysqlConnection,
+    clusters: &app_core::k8s::cluster::ClusterRegistry,
+) -> QueryResult<Vec<CronPipeline>> {
+    type Row = (
+        i32,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<bool>,
+        i32,
+        i32,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = pipeline::table
+        .inner_join(project::table.on(project::id.eq(pipeline::project_id)))
+        .left_join(ab_user::table.on(ab_user::id.nullable().eq(pipeline::created_by_fk)))
+        .filter(pipeline::schedule_type.eq("crontab"))
+        .select((
+            pipeline::id,
+            pipeline::name,
+            pipeline::cron_time,
+            pipeline::cronjob_start_time,
+            pipeline::depends_on_past,
+            pipeline::max_active_runs,
+            pipeline::expired_limit,
+            pipeline::namespace,
+            pipeline::alert_user,
+            pipeline::parameter,
+            project::expand,
+            ab_user::username.nullable(),
+        ))
+        .order(pipeline::id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                name,
+                cron,
+                start,
+                dop,
+                max_active,
+                expired,
+                ns,
+                alert,
+                parameter,
+                expand,
+                creator,
+            )| {
+                let settings = ProjectSettings::parse(expand.as_deref());
+                CronPipeline {
+                    id,
+                    name,
+                    cron_time: cron.unwrap_or_default().trim().to_string(),
+                    start: start.as_deref().and_then(parse_time),
+                    policy: DispatchPolicy {
+                        depends_on_past: dop.unwrap_or(false),
+                        expired_limit: expired,
+                        max_active_runs: max_active,
+                    },
+                    namespace: ns.unwrap_or_else(|| "pipeline".into()),
+                    cluster: clusters.cluster_for(settings.cluster.as_deref()),
+                    receivers: receivers(alert.as_deref(), creator.as_deref()),
+                    suspended: is_suspended(parameter.as_deref()),
+                }
+            },
+        )
+        .collect())
+}
+
+fn last_runs(conn: &mut MysqlConnection, ids: &[i32]) -> QueryResult<HashMap<i32, NaiveDateTime>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(5000) {
+        let rows: Vec<(Option<i32>, Option<String>)> = run::table
+            .filter(run::pipeline_id.eq_any(chunk))
+            .group_by(run::pipeline_id)
+            .select((run::pipeline_id, diesel::dsl::max(run::execution_date)))
+            .load(conn)?;
+        for (p, d) in rows {
+            if let (Some(p), Some(d)) = (p, d.as_deref().and_then(parse_time)) {
+                out.insert(p, d);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Freezes the workflows of the new fire times and inserts the rows (`INSERT IGNORE`:
+/// the unique `(pipeline_id, execution_date)` makes a second replica's insert a no-op).
+fn insert_runs(
+    conn: &mut MysqlConnection,
+    planned: &[(i32, Vec<NaiveDateTime>)],
+    config: &CompileConfig,
+    cluster_of: &dyn Fn(Option<&str>) -> String,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let ids: Vec<i32> = planned.iter().map(|(p, _)| *p).collect();
+    let inputs = app_core::pipeline::load_inputs_bulk(conn, &ids, config, now)?;
+    let mut rows = Vec::new();
+    for (pid, times) in planned {
+        let Some(input) = inputs.get(pid) else {
+            continue;
+        };
+        for t in times {
+            let execution_date = t.format(TIME_FORMAT).to_string();
+            let run_id = app_core::argo::fresh_run_id();
+            let one = input
+                .clone()
+                .with_schedule_type(ScheduleType::Crontab)
+                .with_execution_date(&execution_date)
+                .with_run_id(&run_id)
+                .with_name_suffix(&run_id[..4]);
+            let (file, status, message) = match app_core::pipeline::compile(&one, cluster_of) {
+                Ok(c) => (pretty4(&c.workflow), "comed", String::new()),
+                Err(e) => (
+                    String::new(),
+                    "Failed",
+                    format!("cannot compile the pipeline: {e}"),
+                ),
+            };
+            rows.push(NewRun {
+                pipeline_id: Some(*pid),
+                pipeline_file: Some(file),
+                pipeline_argo_id: Some(String::new()),
+                version_id: Some(String::new()),
+                experiment_id: None,
+                run_id: Some(run_id),
+                message: Some(message),
+                created_on: app_models::forms::now(),
+                execution_date,
+                status: Some(status.into()),
+            });
+        }
+    }
+    let mut inserted = 0;
+    for chunk in rows.chunks(500) {
+        inserted += diesel::insert_or_ignore_into(run::table)
+            .values(chunk)
+            .execute(conn)?;
+    }
+    Ok(inserted)
+}
+
+/// A run row for dispatch.
+type RunRow = (i32, Option<i32>, String, Option<String>, Option<String>);
+
+fn due_runs(conn: &mut MysqlConnection, ids: &[i32], now: &str) -> QueryResult<Vec<RunRow>> {
+    let mut out = Vec::new();
+    let open = ["comed", "created", "Created", "", "Pending", "Running"];
+    for chunk in ids.chunks(5000) {
+        let rows: Vec<RunRow> = run::table
+            .filter(run::pipeline_id.eq_any(chunk))
+            .filter(run::execution_date.le(now))
+            .filter(run::status.eq_any(open))
+            .select((
+                run::id,
+                run::pipeline_id,
+                run::execution_date,
+                run::status,
+                run::run_id,
+            ))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The status of the latest run of `pipeline` before `before` (for `depends_on_past`).
+fn previous_run(
+    conn: &mut MysqlConnection,
+    pipeline: i32,
+    after: &str,
+    before: &str,
+) -> QueryResult<Option<RunView>> {
+    let r: Option<(i32, String, Option<String>)> = run::table
+        .filter(run::pipeline_id.eq(pipeline))
+        .filter(run::execution_date.lt(before))
+        .filter(run::execution_date.gt(after))
+        .order((run::execution_date.desc(), run::id.desc()))
+        .select((run::id, run::execution_date, run::status))
+        .first(conn)
+        .optional()?;
+    Ok(r.and_then(|(id, d, s)| {
+        parse_time(&d).map(|execution_date| RunView {
+            id,
+            execution_date,
+            status: s.unwrap_or_default(),
+            workflow_status: None,
+        })
+    }))
+}
+
+fn active_manual(conn: &mut MysqlConnection, ids: &[i32]) -> QueryResult<HashMap<i32, usize>> {
+    let keys: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let mut out = HashMap::new();
+    for chunk in keys.chunks(5000) {
+        let rows: Vec<(Option<String>, i64)> = workflow::table
+            .filter(workflow::foreign_key.eq_any(chunk))
+            .filter(workflow::status.eq_any(["", "Pending", "Running"]))
+            .filter(workflow::labels.not_like("%\"schedule_type\": \"cron%"))
+            .filter(workflow::labels.not_like("%\"schedule_type\": \"contab%"))
+            .group_by(workflow::foreign_key)
+            .select((workflow::foreign_key, diesel::dsl::count_star()))
+            .load(conn)?;
+        for (k, n) in rows {
+            if let Some(id) = k.and_then(|k| k.parse::<i32>().ok()) {
+                out.insert(id, n as usize);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The decisions of one tick, before they are applied.
+struct Decisions {
+    launch: Vec<i32>,
+    expire: Vec<i32>,
+    stop: Vec<(i32, String, String, String)>,
+}
+
+fn decide(
+    conn: &mut MysqlConnection,
+    pipelines: &[CronPipeline],
+    now: NaiveDateTime,
+) -> QueryResult<Decisions> {
+    let ids: Vec<i32> = pipelines.iter().map(|p| p.id).collect();
+    let now_s = now.format(TIME_FORMAT).to_string();
+    let runs = due_runs(conn, &ids, &now_s)?;
+    let manual = active_manual(conn, &ids)?;
+    let mut by_pipeline: BTreeMap<i32, Vec<(RunView, Option<String>)>> = BTreeMap::new();
+    for (id, pid, date, status, run_id) in runs {
+        if let (Some(pid), Some(d)) = (pid, parse_time(&date)) {
+            by_pipeline.entry(pid).or_default().push((
+                RunView {
+                    id,
+                    execution_date: d,
+                    status: status.unwrap_or_default(),
+                    workflow_status: None,
+                },
+                run_id,
+            ));
+        }
+    }
+    let mut d = Decisions {
+        launch: vec![],
+        expire: vec![],
+        stop: vec![],
+    };
+    for p in pipelines {
+        let Some(entries) = by_pipeline.get(&p.id) else {
+            continue;
+        };
+        let start = p
+            .start
+            .map(|s| s.format(TIME_FORMAT).to_string())
+            .unwrap_or_default();
+        let mut views: Vec<RunView> = entries
+            .iter()
+            .filter(|(r, _)| r.execution_date.format(TIME_FORMAT).to_string() > start)
+            .map(|(r, _)| r.clone())
+            .collect();
+        if views.is_empty() {
+            continue;
+        }
+        if p.policy.depends_on_past
+            && let Some(oldest) = views
+                .iter()
+                .filter(|r| r.status == "comed")
+                .min_by_key(|r| r.execution_date)
+            && let Some(prev) = previous_run(
+                conn,
+                p.id,
+                &start,
+                &oldest.execution_date.format(TIME_FORMAT).to_string(),
+            )?
+            && !views.iter().any(|v| v.id == prev.id)
+        {
+            views.push(prev);
+        }
+        let plan = decide_dispatch(&p.policy, &views, manual.get(&p.id).copied().unwrap_or(0));
+        d.launch.extend(plan.launch);
+        d.expire.extend(plan.expire);
+        for id in plan.stop {
+            if let Some((_, run_id)) = entries.iter().find(|(r, _)| r.id == id) {
+                d.stop.push((
+                    id,
+                    p.cluster.clone(),
+                    p.namespace.clone(),
+                    run_id.clone().unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    Ok(d)
+}
+
+/// Claims a `comed` run for launch; `None` when another replica (or an earlier tick) got it.
+fn claim(conn: &mut MysqlConnection, id: i32, now: NaiveDateTime) -> QueryResult<Option<String>> {
+    let token = format!(
+        "claim:{}:{}",
+        now.and_utc().timestamp(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let n = diesel::update(
+        run::table
+            .filter(run::id.eq(id))
+            .filter(run::status.eq("comed")),
+    )
+    .set((run::status.eq("created"), run::version_id.eq(&token)))
+    .execute(conn)?;
+    Ok((n == 1).then_some(token))
+}
+
+/// Runs claimed long ago whose submission never landed (a scheduler killed between the
+/// claim and the push): pushed again with the same idempotency token.
+fn stale_claims(
+    conn: &mut MysqlConnection,
+    now: NaiveDateTime,
+    older_than_secs: i64,
+) -> QueryResult<Vec<(i32, i32, String)>> {
+    let rows: Vec<(i32, Option<i32>, Option<String>)> = run::table
+        .filter(run::status.eq("created"))
+        .filter(
+            run::pipeline_argo_id
+                .eq("")
+                .or(run::pipeline_argo_id.is_null()),
+        )
+        .filter(run::version_id.like("claim:%"))
+        .select((run::id, run::pipeline_id, run::version_id))
+        .load(conn)?;
+    let cutoff = now.and_utc().timestamp() - older_than_secs;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, p, token)| {
+            let token = token?;
+            let stamp: i64 = token.split(':').nth(1)?.parse().ok()?;
+            (stamp <= cutoff).then_some((id, p?, token))
+        })
+        .collect())
+}
+
+/// One planning + dispatch tick at `now` (naive local time of the configured zone).
+pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> {
+    let clusters = ctx.clusters.clone();
+    let pipelines = with_conn(&ctx.pool, move |conn| Ok(load_pipelines(conn, &clusters)?)).await?;
+    let mut report = TickReport {
+        pipelines: pipelines.len(),
+        ..TickReport::default()
+    };
+    let sched = &ctx.config.schedule;
+    let tz = sched.time_zone;
+
+    // 1. plan
+    let mut valid: Vec<(CronPipeline, Crontab)> = Vec::new();
+    for p in pipelines.into_iter().filter(|p| !p.suspended) {
+        match parse_crontab(&p.cron_time) {
+            Ok(tab) => valid.push((p, tab)),
+            Err(e) => {
+                report.bad_cron += 1;
+                let dedup = format!("bad-cron:{}:{}", p.id, p.cron_time);
+                tracing::warn!(pipeline = p.id, cron = %p.cron_time, error = %e, "bad cron_time: pipeline skipped");
+                ctx.notify_once(
+                    &dedup,
+                    30 * 24 * 3600,
+                    p.receivers.clone(),
+                    format!("pipeline {} is not scheduled: {e}", p.name),
+                    "schedule",
+                )
+                .await;
+            }
+        }
+    }
+    let ids: Vec<i32> = valid.iter().map(|(p, _)| p.id).collect();
+    let lasts = {
+        let ids = ids.clone();
+        with_conn(&ctx.pool, move |conn| Ok(last_runs(conn, &ids)?)).await?
+    };
+    let mut planned: Vec<(i32, Vec<NaiveDateTime>)> = Vec::new();
+    for (p, tab) in &valid {
+        let Some(start) = p.start else { continue };
+        let w = PlanWindow {
+            start,
+            last: lasts.get(&p.id).copied(),
+            now,
+            look_ahead_secs: sched.look_ahead_secs,
+            resolution_secs: sched.cron_resolution_secs,
+            max_runs: 1000,
+        };
+        let times = plan_fire_times(tab, tz, &w);
+        if !times.is_empty() {
+            planned.push((p.id, times));
+        }
+    }
+    if !planned.is_empty() {
+        let compile_config = CompileConfig::from_config(&ctx.config);
+        let clusters = ctx.clusters.clone();
+        report.planned = with_conn(&ctx.pool, move |conn| {
+            Ok(insert_runs(
+                conn,
+                &planned,
+                &compile_config,
+                &|k| clusters.cluster_for(k),
+                now,
+            )?)
+        })
+        .await?;
+    }
+
+    // 2. dispatch
+    let dispatchable: Vec<CronPipeline> = valid.into_iter().map(|(p, _)| p).collect();
+    let decisions = with_conn(&ctx.pool, move |conn| Ok(decide(conn, &dispatchable, now)?)).await?;
+    let expire = decisions.expire.clone();
+    let stops = decisions.stop.clone();
+    let (expired, stopped_rows) = with_conn(&ctx.pool, move |conn| {
+        let mut n = 0;
+        if !expire.is_empty() {
+            n = diesel::update(
+                run::table
+                    .filter(run::id.eq_any(&expire))
+                    .filter(run::status.eq("comed")),
+            )
+            .set((
+                run::status.eq("Deleted"),
+                run::message.eq("expired: only the newest runs are kept (expired_limit)"),
+            ))
+            .execute(conn)?;
+        }
+        let mut stopped = Vec::new();
+        for (id, cluster, ns, run_id) in stops {
+            let changed = diesel::update(
+                run::table
+                    .filter(run::id.eq(id))
+                    .filter(run::status.ne("Deleted")),
+            )
+            .set((
+                run::status.eq("Deleted"),
+                run::message.eq("stopped: only the newest runs are kept (expired_limit)"),
+            ))
+            .execute(conn)?;
+            if changed == 1 {
+                stopped.push((id, cluster, ns, run_id));
+            }
+        }
+        Ok((n, stopped))
+    })
+    .await?;
+    report.expired = expired;
+    for (id, cluster, namespace, run_id) in stopped_rows {
+        let job = StopRun {
+            cluster,
+            namespace,
+            run_id,
+            run_row: Some(id),
+            reason: "expired_limit".into(),
+        };
+        if let Err(e) = ctx.queues.lock().await.push_stop(job).await {
+            tracing::warn!(run = id, error = %e, "cannot enqueue the stop of an expired run");
+        } else {
+            report.stopped += 1;
+        }
+    }
+    let launch = decisions.launch;
+    let claims = with_conn(&ctx.pool, move |conn| {
+        let mut out = Vec::new();
+        for id in launch {
+            if let Some(token) = claim(conn, id, now)? {
+                let pipeline: Option<i32> = run::table
+                    .filter(run::id.eq(id))
+                    .select(run::pipeline_id)
+                    .first(conn)?;
+                out.push(Launch {
+                    run: id,
+                    pipeline: pipeline.unwrap_or(0),
+                    token,
+                });
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    if sched.test_pause_after_claim_ms > 0 && !claims.is_empty() {
+        tracing::info!(
+            claimed = claims.len(),
+            pause_ms = sched.test_pause_after_claim_ms,
+            "test pause after claiming"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(
+            sched.test_pause_after_claim_ms,
+        ))
+        .await;
+    }
+    for l in claims {
+        match push_submit(ctx, l.run, l.pipeline, &l.token).await {
+            Ok(()) => report.launched += 1,
+            Err(e) => {
+                // give the run back so the next tick launches it
+                tracing::warn!(run = l.run, error = %e, "cannot enqueue the launch: released for the next tick");
+                let id = l.run;
+                let token = l.token.clone();
+                let _ = with_conn(&ctx.pool, move |conn| {
+                    Ok(diesel::update(
+                        run::table
+                            .filter(run::id.eq(id))
+                            .filter(run::status.eq("created"))
+                            .filter(run::version_id.eq(&token)),
+                    )
+                    .set((run::status.eq("comed"), run::version_id.eq("")))
+                    .execute(conn)?)
+                })
+                .await;
+            }
+        }
+    }
+
+    // 3. recovery of claims whose push was lost (a scheduler killed mid-tick)
+    let reclaim_after = sched.reclaim_secs.max(1);
+    let stale = with_conn(&ctx.pool, move |conn| {
+        Ok(stale_claims(conn, now, reclaim_after)?)
+    })
+    .await?;
+    for (run, pipeline, token) in stale {
+        if push_submit(ctx, run, pipeline, &token).await.is_ok() {
+            report.recovered += 1;
+        }
+    }
+    ctx.metrics.inc_by(
+        "schedule_runs_planned_total",
+        "Cron runs planned",
+        &[],
+        report.planned as f64,
+    );
+    ctx.metrics.inc_by(
+        "schedule_runs_launched_total",
+        "Cron runs launched",
+        &[],
+        report.launched as f64,
+    );
+    Ok(report)
+}
+
+async fn push_submit(ctx: &Ctx, run: i32, pipeline: i32, token: &str) -> Result<(), String> {
+    use apalis::prelude::{TaskBuilder, TaskSink};
+    let mut queues = ctx.queues.lock().await;
+    queues
+        .submit
+        .push_task(
+            TaskBuilder::new(SubmitRun { run, pipeline })
+                .idempotency_key(token)
+                .build(),
+        )
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// True for a run status that still occupies a slot (re-exported for tests).
+pub fn active(status: &str) -> bool {
+    is_active(status)
+}
