@@ -381,21 +381,47 @@ fn decide(
     Ok(d)
 }
 
-/// Claims a `comed` run for launch; `None` when another replica (or an earlier tick) got it.
-fn claim(conn: &mut MysqlConnection, id: i32, now: NaiveDateTime) -> QueryResult<Option<String>> {
-    let token = format!(
-        "claim:{}:{}",
+/// Claims `comed` runs for launch with one conditional update; returns the runs this
+/// call got (another replica, or an earlier tick, may have taken some).
+fn claim_all(
+    conn: &mut MysqlConnection,
+    ids: &[i32],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Launch>> {
+    let batch = format!(
+        "claim:{}:{}:",
         now.and_utc().timestamp(),
         uuid::Uuid::new_v4().simple()
     );
-    let n = diesel::update(
-        run::table
-            .filter(run::id.eq(id))
-            .filter(run::status.eq("comed")),
-    )
-    .set((run::status.eq("created"), run::version_id.eq(&token)))
-    .execute(conn)?;
-    Ok((n == 1).then_some(token))
+    let mut out = Vec::new();
+    for chunk in ids.chunks(1000) {
+        let n = diesel::update(
+            run::table
+                .filter(run::id.eq_any(chunk))
+                .filter(run::status.eq("comed")),
+        )
+        .set((
+            run::status.eq("created"),
+            run::version_id.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Text>,
+            >(&format!("CONCAT('{batch}', id)"))),
+        ))
+        .execute(conn)?;
+        if n == 0 {
+            continue;
+        }
+        let got: Vec<(i32, Option<i32>, Option<String>)> = run::table
+            .filter(run::id.eq_any(chunk))
+            .filter(run::version_id.like(format!("{batch}%")))
+            .select((run::id, run::pipeline_id, run::version_id))
+            .load(conn)?;
+        out.extend(got.into_iter().map(|(run, p, token)| Launch {
+            run,
+            pipeline: p.unwrap_or(0),
+            token: token.unwrap_or_default(),
+        }));
+    }
+    Ok(out)
 }
 
 /// Runs claimed long ago whose submission never landed (a scheduler killed between the
@@ -547,24 +573,7 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
         }
     }
     let launch = decisions.launch;
-    let claims = with_conn(&ctx.pool, move |conn| {
-        let mut out = Vec::new();
-        for id in launch {
-            if let Some(token) = claim(conn, id, now)? {
-                let pipeline: Option<i32> = run::table
-                    .filter(run::id.eq(id))
-                    .select(run::pipeline_id)
-                    .first(conn)?;
-                out.push(Launch {
-                    run: id,
-                    pipeline: pipeline.unwrap_or(0),
-                    token,
-                });
-            }
-        }
-        Ok(out)
-    })
-    .await?;
+    let claims = with_conn(&ctx.pool, move |conn| Ok(claim_all(conn, &launch, now)?)).await?;
     if sched.test_pause_after_claim_ms > 0 && !claims.is_empty() {
         tracing::info!(
             claimed = claims.len(),
@@ -576,26 +585,22 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
         ))
         .await;
     }
-    for l in claims {
-        match push_submit(ctx, l.run, l.pipeline, &l.token).await {
-            Ok(()) => report.launched += 1,
-            Err(e) => {
-                // give the run back so the next tick launches it
-                tracing::warn!(run = l.run, error = %e, "cannot enqueue the launch: released for the next tick");
-                let id = l.run;
-                let token = l.token.clone();
-                let _ = with_conn(&ctx.pool, move |conn| {
-                    Ok(diesel::update(
-                        run::table
-                            .filter(run::id.eq(id))
-                            .filter(run::status.eq("created"))
-                            .filter(run::version_id.eq(&token)),
-                    )
-                    .set((run::status.eq("comed"), run::version_id.eq("")))
-                    .execute(conn)?)
-                })
-                .await;
-            }
+    match push_submits(ctx, &claims).await {
+        Ok(()) => report.launched += claims.len(),
+        Err(e) => {
+            // give the runs back so the next tick launches them
+            tracing::warn!(runs = claims.len(), error = %e, "cannot enqueue launches: released for the next tick");
+            let tokens: Vec<String> = claims.iter().map(|l| l.token.clone()).collect();
+            let _ = with_conn(&ctx.pool, move |conn| {
+                Ok(diesel::update(
+                    run::table
+                        .filter(run::status.eq("created"))
+                        .filter(run::version_id.eq_any(tokens)),
+                )
+                .set((run::status.eq("comed"), run::version_id.eq("")))
+                .execute(conn)?)
+            })
+            .await;
         }
     }
 
@@ -605,10 +610,16 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
         Ok(stale_claims(conn, now, reclaim_after)?)
     })
     .await?;
-    for (run, pipeline, token) in stale {
-        if push_submit(ctx, run, pipeline, &token).await.is_ok() {
-            report.recovered += 1;
-        }
+    let stale: Vec<Launch> = stale
+        .into_iter()
+        .map(|(run, pipeline, token)| Launch {
+            run,
+            pipeline,
+            token,
+        })
+        .collect();
+    if !stale.is_empty() && push_submits(ctx, &stale).await.is_ok() {
+        report.recovered += stale.len();
     }
     ctx.metrics.inc_by(
         "schedule_runs_planned_total",
@@ -625,18 +636,32 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
     Ok(report)
 }
 
-async fn push_submit(ctx: &Ctx, run: i32, pipeline: i32, token: &str) -> Result<(), String> {
+async fn push_submits(ctx: &Ctx, launches: &[Launch]) -> Result<(), String> {
     use apalis::prelude::{TaskBuilder, TaskSink};
+    if launches.is_empty() {
+        return Ok(());
+    }
+    let tasks: Vec<_> = launches
+        .iter()
+        .map(|l| {
+            TaskBuilder::new(SubmitRun {
+                run: l.run,
+                pipeline: l.pipeline,
+            })
+            .idempotency_key(&l.token)
+            .build()
+        })
+        .collect();
     let mut queues = ctx.queues.lock().await;
-    queues
-        .submit
-        .push_task(
-            TaskBuilder::new(SubmitRun { run, pipeline })
-                .idempotency_key(token)
-                .build(),
-        )
-        .await
-        .map_err(|e| e.to_string())
+    for chunk in tasks.chunks(500) {
+        let mut stream = futures::stream::iter(chunk.to_vec());
+        queues
+            .submit
+            .push_all(&mut stream)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// True for a run status that still occupies a slot (re-exported for tests).
