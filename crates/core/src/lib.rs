@@ -11,16 +11,20 @@ pub mod json_text;
 pub mod k8s;
 pub mod metrics;
 pub mod notify;
+pub mod notify_text;
 pub mod ops_server;
 pub mod password;
 pub mod pipeline;
 pub mod redis_conn;
+pub mod resource_status;
 pub mod retry;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod template_args;
 pub mod token;
+pub mod usage;
+pub mod workflow_status;
 
 pub use config::Config;
 

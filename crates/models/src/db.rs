@@ -105,6 +105,8 @@ pub fn build_pool(url: &str, max_size: u32) -> DbPool {
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
         .test_on_check_out(true)
+        // callers log unavailability with context; r2d2's own error log would repeat it
+        .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
         .build_unchecked(ConnectionManager::new(url))
 }
 

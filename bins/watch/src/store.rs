@@ -1,0 +1,248 @@
+//! The watcher's MySQL writes: the `workflow` row (one upsert that two replicas cannot
+//! duplicate and that never goes backwards), the owning `run` row, task usage samples.
+
+use app_core::workflow_status::{
+    PipelineInfo, RowChange, WorkflowSnapshot, merge_info_json, workflow_row_change,
+};
+use app_models::schema::{ab_user, pipeline, task, workflow};
+use chrono_tz::Tz;
+use diesel::mysql::MysqlConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+
+/// What the watcher needs of a pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineRow {
+    /// `pipeline.id`.
+    pub id: i32,
+    /// `pipeline.name`.
+    pub name: String,
+    /// `pipeline.describe`.
+    pub describe: String,
+    /// `pipeline.alert_status` (comma list of statuses to notify).
+    pub alert_status: String,
+    /// `pipeline.alert_user` (comma list of users).
+    pub alert_user: String,
+    /// The creator's username.
+    pub creator: String,
+}
+
+/// id, name, describe, alert_status, alert_user, created_by_fk
+type PipelineColumns = (
+    i32,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+);
+
+/// Reads a pipeline; `None` when it does not exist.
+pub fn load_pipeline(conn: &mut MysqlConnection, id: i32) -> QueryResult<Option<PipelineRow>> {
+    let row: Option<PipelineColumns> = pipeline::table
+        .find(id)
+        .select((
+            pipeline::id,
+            pipeline::name,
+            pipeline::describe,
+            pipeline::alert_status,
+            pipeline::alert_user,
+            pipeline::created_by_fk,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((id, name, describe, alert_status, alert_user, creator_id)) = row else {
+        return Ok(None);
+    };
+    let creator = match creator_id {
+        Some(uid) => ab_user::table
+            .find(uid)
+            .select(ab_user::username)
+            .first::<String>(conn)
+            .optional()?
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    Ok(Some(PipelineRow {
+        id,
+        name,
+        describe,
+        alert_status: alert_status.unwrap_or_default(),
+        alert_user: alert_user.unwrap_or_default(),
+        creator,
+    }))
+}
+
+/// What [`apply_workflow`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The workflow's pipeline.
+    pub pipeline: PipelineRow,
+    /// The row's status before (`None`: there was no row).
+    pub old_status: Option<String>,
+    /// The rule applied to the `workflow` row.
+    pub change: RowChange,
+    /// `run` rows updated.
+    pub runs: usize,
+}
+
+/// The upsert. Assignments run left to right and `status` comes last, so every condition
+/// reads the row's old status: a row whose final status would regress keeps everything;
+/// a `Deleted` row keeps its status and `info_json`. `create_time`, `username`,
+/// `add_row_time` and `foreign_key` are written on insert only.
+const UPSERT: &str = "INSERT INTO workflow \
+ (name, namespace, cluster, create_time, change_time, status, annotations, labels, spec, status_more, username, info_json, add_row_time, foreign_key) \
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NOW(), ?) \
+ ON DUPLICATE KEY UPDATE \
+ cluster = IF(status IN ('Succeeded','Failed','Error') AND VALUES(status) NOT IN ('Succeeded','Failed','Error'), cluster, VALUES(cluster)), \
+ change_time = IF(status IN ('Succeeded','Failed','Error') AND VALUES(status) NOT IN ('Succeeded','Failed','Error'), change_time, VALUES(change_time)), \
+ annotations = IF(status IN ('Succeeded','Failed','Error') AND VALUES(status) NOT IN ('Succeeded','Failed','Error'), annotations, VALUES(annotations)), \
+ labels = IF(status IN ('Succeeded','Failed','Error') AND VALUES(status) NOT IN ('Succeeded','Failed','Error'), labels, VALUES(labels)), \
+ spec = IF(status IN ('Succeeded','Failed','Error') AND VALUES(status) NOT IN ('Succeeded','Failed','Error'), spec, VALUES(spec)), \
+ status_more = IF(status IN ('Succeeded','Failed','Error') AND VALUES(status) NOT IN ('Succeeded','Failed','Error'), status_more, VALUES(status_more)), \
+ info_json = IF(status = 'Deleted' OR (status IN ('Succeeded','Failed','Error') AND VALUES(status) NOT IN ('Succeeded','Failed','Error')), info_json, VALUES(info_json)), \
+ status = IF(status = 'Deleted' OR (status IN ('Succeeded','Failed','Error') AND VALUES(status) NOT IN ('Succeeded','Failed','Error')), status, VALUES(status))";
+
+/// The run update, the SQL form of `workflow_status::run_status_change`: never `''`,
+/// never over `Deleted`, never from a final status to a non-final one. It also records
+/// the workflow name when the worker died before doing so.
+const UPDATE_RUN: &str = "UPDATE run SET \
+ pipeline_argo_id = IF(pipeline_argo_id IS NULL OR pipeline_argo_id = '', ?, pipeline_argo_id), \
+ status = IF(? = '' OR status = 'Deleted' OR (status IN ('Succeeded','Failed','Error') AND ? NOT IN ('Succeeded','Failed','Error')), status, ?) \
+ WHERE run_id = ?";
+
+/// Mirrors one workflow into MySQL (orchestration.md §5.1 `save_workflow`): the
+/// `workflow` row and the owning `run` row, in one transaction. `None` when the workflow
+/// is not a cube-studio one (no `pipeline-id` label of an existing pipeline).
+pub fn apply_workflow(
+    conn: &mut MysqlConnection,
+    cluster: &str,
+    snap: &WorkflowSnapshot,
+    tz: Tz,
+    now: &str,
+) -> QueryResult<Option<Applied>> {
+    conn.transaction(|conn| apply_in_transaction(conn, cluster, snap, tz, now))
+}
+
+fn apply_in_transaction(
+    conn: &mut MysqlConnection,
+    cluster: &str,
+    snap: &WorkflowSnapshot,
+    tz: Tz,
+    now: &str,
+) -> QueryResult<Option<Applied>> {
+    let Some(pid) = snap.pipeline_id else {
+        return Ok(None);
+    };
+    let Some(pipeline) = load_pipeline(conn, pid)? else {
+        return Ok(None);
+    };
+    let old: Option<(Option<String>, Option<String>)> = workflow::table
+        .filter(workflow::name.eq(&snap.name))
+        .filter(workflow::namespace.eq(&snap.namespace))
+        .select((workflow::status, workflow::info_json))
+        .first(conn)
+        .optional()?;
+    let old_status = old.as_ref().map(|o| o.0.clone().unwrap_or_default());
+    let change = workflow_row_change(old_status.as_deref(), &snap.status);
+    if change != RowChange::Stale {
+        let info = merge_info_json(
+            old.as_ref().and_then(|o| o.1.as_deref()),
+            &PipelineInfo {
+                name: pipeline.name.clone(),
+                describe: pipeline.describe.clone(),
+                alert_status: pipeline.alert_status.clone(),
+            },
+            &snap.run_id,
+            &snap.tasks,
+            tz,
+        );
+        let change_time = if old.is_none() && !snap.create_time.is_empty() {
+            snap.create_time.as_str()
+        } else {
+            now
+        };
+        diesel::sql_query(UPSERT)
+            .bind::<Text, _>(&snap.name)
+            .bind::<Text, _>(&snap.namespace)
+            .bind::<Text, _>(cluster)
+            .bind::<Text, _>(&snap.create_time)
+            .bind::<Text, _>(change_time)
+            .bind::<Text, _>(&snap.status)
+            .bind::<Text, _>(&snap.annotations_json)
+            .bind::<Text, _>(&snap.labels_json)
+            .bind::<Text, _>(&snap.spec_json)
+            .bind::<Text, _>(&snap.status_more_json)
+            .bind::<Text, _>(&snap.username)
+            .bind::<Text, _>(&info)
+            .bind::<Text, _>(pid.to_string())
+            .execute(conn)?;
+    }
+    let runs = if snap.run_id.is_empty() {
+        0
+    } else {
+        diesel::sql_query(UPDATE_RUN)
+            .bind::<Text, _>(&snap.name)
+            .bind::<Text, _>(&snap.status)
+            .bind::<Text, _>(&snap.status)
+            .bind::<Text, _>(&snap.status)
+            .bind::<Text, _>(&snap.run_id)
+            .execute(conn)?
+    };
+    Ok(Some(Applied {
+        pipeline,
+        old_status,
+        change,
+        runs,
+    }))
+}
+
+/// The `monitoring` of a pipeline's task by name: `(task id, monitoring)`.
+pub fn task_monitoring(
+    conn: &mut MysqlConnection,
+    pipeline_id: i32,
+    name: &str,
+) -> QueryResult<Option<(i32, Option<String>)>> {
+    task::table
+        .filter(task::pipeline_id.eq(pipeline_id))
+        .filter(task::name.eq(name))
+        .select((task::id, task::monitoring))
+        .first(conn)
+        .optional()
+}
+
+/// Stores a task's `monitoring`.
+pub fn set_task_monitoring(
+    conn: &mut MysqlConnection,
+    task_id: i32,
+    text: &str,
+) -> QueryResult<usize> {
+    diesel::update(task::table.find(task_id))
+        .set(task::monitoring.eq(text))
+        .execute(conn)
+}
+
+#[derive(QueryableByName)]
+struct Owner {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    username: Option<String>,
+    #[diesel(sql_type = Integer)]
+    id: i32,
+}
+
+/// The inference service of that name and its creator: `Some((id, username))`.
+pub fn inference_service_owner(
+    conn: &mut MysqlConnection,
+    name: &str,
+) -> QueryResult<Option<(i32, String)>> {
+    let rows: Vec<Owner> = diesel::sql_query(
+        "SELECT s.id AS id, u.username AS username FROM inferenceservice s \
+         LEFT JOIN ab_user u ON u.id = s.created_by_fk WHERE s.name = ? LIMIT 1",
+    )
+    .bind::<Text, _>(name)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|o| (o.id, o.username.unwrap_or_default())))
+}

@@ -1,0 +1,224 @@
+//! The Argo Workflow watcher of one cluster: a `kube::runtime::watcher` in all
+//! namespaces whose events are applied by `WATCH_SHARDS` tasks (a workflow always goes to
+//! the same shard, so its events stay in order).
+//!
+//! Metrics: `watch_events_total{cluster,kind,event}` (received),
+//! `watch_events_applied_total{cluster}`, `watch_events_ignored_total{cluster}`,
+//! `watch_apply_errors_total{cluster}`, `watch_restarts_total{cluster,kind}` (relists
+//! after the first, watch errors), `watch_lag_seconds{cluster}` (now − the workflow's
+//! last status change, at the last applied event), `watch_lag_seconds_sum` /
+//! `watch_lag_seconds_count` (mean) and `watch_lag_seconds_max`.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use app_core::k8s::ops::WORKFLOW;
+use app_core::retry::Backoff;
+use app_core::workflow_status::WorkflowSnapshot;
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use tokio::sync::mpsc;
+
+use crate::WatchState;
+use crate::apply::{self, ApplyError, Outcome};
+
+/// Events queued per shard before the watcher waits.
+const SHARD_QUEUE: usize = 256;
+
+/// Watches the workflows of a cluster until shutdown.
+pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client) {
+    let api: Api<DynamicObject> = Api::all_with(client, &WORKFLOW.resource());
+    let shards = state.settings.shards.max(1);
+    let mut senders = Vec::with_capacity(shards);
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..shards {
+        let (tx, rx) = mpsc::channel::<DynamicObject>(SHARD_QUEUE);
+        senders.push(tx);
+        workers.spawn(shard(state.clone(), cluster.clone(), rx));
+    }
+    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    let mut stream = std::pin::pin!(stream);
+    let mut shutdown = state.shutdown.clone();
+    let mut lists = 0u64;
+    let mut listed = 0u64;
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.wait() => break,
+            e = stream.next() => e,
+        };
+        let Some(event) = event else { break };
+        match event {
+            Ok(Event::Init) => {
+                lists += 1;
+                listed = 0;
+                if lists > 1 {
+                    restarted(&state, &cluster, "relist");
+                }
+                tracing::info!(%cluster, "listing workflows");
+            }
+            Ok(Event::InitApply(obj)) => {
+                listed += 1;
+                received(&state, &cluster, "list");
+                dispatch(&senders, obj).await;
+            }
+            Ok(Event::InitDone) => {
+                tracing::info!(%cluster, workflows = listed, "workflow list applied; watching for changes");
+            }
+            Ok(Event::Apply(obj)) => {
+                received(&state, &cluster, "apply");
+                dispatch(&senders, obj).await;
+            }
+            // as the original: a deleted workflow keeps its last status in MySQL
+            Ok(Event::Delete(_)) => received(&state, &cluster, "delete"),
+            Err(e) => {
+                restarted(&state, &cluster, "error");
+                tracing::warn!(%cluster, error = %e, "workflow watch failed; it resumes (relisting if needed)");
+            }
+        }
+    }
+    drop(senders);
+    // the shards finish what was queued (or give up on shutdown)
+    while workers.join_next().await.is_some() {}
+    tracing::info!(%cluster, "workflow watcher stopped");
+}
+
+fn received(state: &WatchState, cluster: &str, event: &str) {
+    state.metrics.inc(
+        "watch_events_total",
+        "Watch events received",
+        &[
+            ("cluster", cluster),
+            ("kind", "workflows"),
+            ("event", event),
+        ],
+    );
+}
+
+fn restarted(state: &WatchState, cluster: &str, why: &str) {
+    state.metrics.inc(
+        "watch_restarts_total",
+        "Watch restarts: relists after the first list, and watch errors",
+        &[("cluster", cluster), ("kind", "workflows"), ("why", why)],
+    );
+}
+
+fn shard_of(obj: &DynamicObject, shards: usize) -> usize {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    obj.metadata.namespace.hash(&mut h);
+    obj.metadata.name.hash(&mut h);
+    (h.finish() % shards.max(1) as u64) as usize
+}
+
+async fn dispatch(senders: &[mpsc::Sender<DynamicObject>], obj: DynamicObject) {
+    let i = shard_of(&obj, senders.len());
+    if let Some(tx) = senders.get(i)
+        && tx.send(obj).await.is_err()
+    {
+        tracing::error!("a workflow shard stopped; event dropped");
+    }
+}
+
+async fn shard(state: Arc<WatchState>, cluster: String, mut rx: mpsc::Receiver<DynamicObject>) {
+    while let Some(obj) = rx.recv().await {
+        apply_until_done(&state, &cluster, obj).await;
+    }
+}
+
+/// Applies an event, retrying transient failures with backoff until shutdown.
+pub async fn apply_until_done(state: &Arc<WatchState>, cluster: &str, obj: DynamicObject) {
+    let tz = state.config.schedule.time_zone;
+    let json = match serde_json::to_value(&obj) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(%cluster, error = %e, "cannot read a workflow object");
+            return;
+        }
+    };
+    let Some(snap) = WorkflowSnapshot::from_object(&json, tz) else {
+        tracing::warn!(%cluster, "a workflow without name or namespace");
+        return;
+    };
+    let snap = Arc::new(snap);
+    let mut shutdown = state.shutdown.clone();
+    let mut attempt = 0;
+    loop {
+        match apply::apply(state, cluster, &snap).await {
+            Ok(Outcome::Ignored) => {
+                state.metrics.inc(
+                    "watch_events_ignored_total",
+                    "Workflow events of workflows without a pipeline",
+                    &[("cluster", cluster)],
+                );
+                return;
+            }
+            Ok(Outcome::Applied(_)) => {
+                applied(state, cluster, &snap);
+                return;
+            }
+            Err(ApplyError::Transient(e)) => {
+                let delay = Backoff::default().delay(attempt);
+                attempt += 1;
+                tracing::warn!(%cluster, workflow = %snap.name, error = %e, retry_in_ms = delay.as_millis() as u64, "cannot apply a workflow event; retrying");
+                if shutdown.sleep(delay).await {
+                    tracing::warn!(%cluster, workflow = %snap.name, "shutting down: the event is applied at the next start (relist)");
+                    return;
+                }
+            }
+            Err(ApplyError::Permanent(e)) => {
+                state.metrics.inc(
+                    "watch_apply_errors_total",
+                    "Workflow events that could not be applied",
+                    &[("cluster", cluster)],
+                );
+                tracing::error!(%cluster, workflow = %snap.name, namespace = %snap.namespace, error = %e, "cannot apply a workflow event");
+                return;
+            }
+        }
+    }
+}
+
+fn applied(state: &WatchState, cluster: &str, snap: &WorkflowSnapshot) {
+    let m = &state.metrics;
+    m.inc(
+        "watch_events_applied_total",
+        "Workflow events applied to MySQL",
+        &[("cluster", cluster)],
+    );
+    let Some(changed) = snap.last_change else {
+        return;
+    };
+    let lag = (chrono::Utc::now() - changed).num_milliseconds().max(0) as f64 / 1000.0;
+    m.set(
+        "watch_lag_seconds",
+        "Now minus the workflow's last status change, at the last applied event",
+        &[("cluster", cluster)],
+        lag,
+    );
+    m.inc_by(
+        "watch_lag_seconds_sum",
+        "Sum of the lags of applied events",
+        &[("cluster", cluster)],
+        lag,
+    );
+    m.inc(
+        "watch_lag_seconds_count",
+        "Applied events with a known lag",
+        &[("cluster", cluster)],
+    );
+    let max = {
+        let mut g = match state.lag_max.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = g.max(lag);
+        *g
+    };
+    m.set(
+        "watch_lag_seconds_max",
+        "The largest lag seen since start",
+        &[],
+        max,
+    );
+}
