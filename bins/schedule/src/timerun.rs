@@ -424,32 +424,52 @@ fn claim_all(
     Ok(out)
 }
 
-/// Runs claimed long ago whose submission never landed (a scheduler killed between the
-/// claim and the push): pushed again with the same idempotency token.
-fn stale_claims(
-    conn: &mut MysqlConnection,
-    now: NaiveDateTime,
-    older_than_secs: i64,
-) -> QueryResult<Vec<(i32, i32, String)>> {
-    let rows: Vec<(i32, Option<i32>, Option<String>)> = run::table
-        .filter(run::status.eq("created"))
-        .filter(
-            run::pipeline_argo_id
-                .eq("")
-                .or(run::pipeline_argo_id.is_null()),
-        )
-        .filter(run::version_id.like("claim:%"))
-        .select((run::id, run::pipeline_id, run::version_id))
-        .load(conn)?;
+/// Runs claimed long ago whose submission never reached the cluster, and whose job is
+/// not in the queue any more (a scheduler killed between the claim and the push, a job
+/// that died in the queue): claimed again with a fresh token — a conditional update,
+/// so only one replica re-pushes.
+async fn reclaim_stale(ctx: &Ctx, now: NaiveDateTime, older_than_secs: i64) -> Result<Vec<Launch>, DbError> {
+    let rows: Vec<(i32, Option<i32>, Option<String>)> = with_conn(&ctx.pool, |conn| {
+        Ok(run::table
+            .filter(run::status.eq("created"))
+            .filter(run::pipeline_argo_id.eq("").or(run::pipeline_argo_id.is_null()))
+            .filter(run::version_id.like("claim:%"))
+            .select((run::id, run::pipeline_id, run::version_id))
+            .load(conn)?)
+    })
+    .await?;
     let cutoff = now.and_utc().timestamp() - older_than_secs;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, p, token)| {
-            let token = token?;
-            let stamp: i64 = token.split(':').nth(1)?.parse().ok()?;
-            (stamp <= cutoff).then_some((id, p?, token))
+    let config = ctx.queues.lock().await.submit.get_config().clone();
+    let mut redis = ctx.redis.clone();
+    let mut out = Vec::new();
+    for (id, pipeline, token) in rows {
+        let Some(token) = token else { continue };
+        let stale = token.split(':').nth(1).and_then(|s| s.parse::<i64>().ok()).map(|stamp| stamp <= cutoff).unwrap_or(false);
+        if !stale {
+            continue;
+        }
+        match app_core::jobs::job_alive(&mut redis, &config, &token).await {
+            Ok(false) => {}
+            Ok(true) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "redis unavailable: stale claims are checked next tick");
+                break;
+            }
+        }
+        let fresh = format!("claim:{}:{}:{id}", now.and_utc().timestamp(), uuid::Uuid::new_v4().simple());
+        let (old, new) = (token.clone(), fresh.clone());
+        let won = with_conn(&ctx.pool, move |conn| {
+            Ok(diesel::update(run::table.filter(run::id.eq(id)).filter(run::version_id.eq(&old)).filter(run::status.eq("created")))
+                .set(run::version_id.eq(&new))
+                .execute(conn)?)
         })
-        .collect())
+        .await?;
+        if won == 1 {
+            tracing::info!(run = id, "a launch never reached the worker: pushed again");
+            out.push(Launch { run: id, pipeline: pipeline.unwrap_or(0), token: fresh });
+        }
+    }
+    Ok(out)
 }
 
 /// One planning + dispatch tick at `now` (naive local time of the configured zone).
@@ -606,18 +626,7 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
 
     // 3. recovery of claims whose push was lost (a scheduler killed mid-tick)
     let reclaim_after = sched.reclaim_secs.max(1);
-    let stale = with_conn(&ctx.pool, move |conn| {
-        Ok(stale_claims(conn, now, reclaim_after)?)
-    })
-    .await?;
-    let stale: Vec<Launch> = stale
-        .into_iter()
-        .map(|(run, pipeline, token)| Launch {
-            run,
-            pipeline,
-            token,
-        })
-        .collect();
+    let stale = reclaim_stale(ctx, now, reclaim_after).await?;
     if !stale.is_empty() && push_submits(ctx, &stale).await.is_ok() {
         report.recovered += stale.len();
     }
