@@ -428,11 +428,19 @@ fn claim_all(
 /// not in the queue any more (a scheduler killed between the claim and the push, a job
 /// that died in the queue): claimed again with a fresh token — a conditional update,
 /// so only one replica re-pushes.
-async fn reclaim_stale(ctx: &Ctx, now: NaiveDateTime, older_than_secs: i64) -> Result<Vec<Launch>, DbError> {
+async fn reclaim_stale(
+    ctx: &Ctx,
+    now: NaiveDateTime,
+    older_than_secs: i64,
+) -> Result<Vec<Launch>, DbError> {
     let rows: Vec<(i32, Option<i32>, Option<String>)> = with_conn(&ctx.pool, |conn| {
         Ok(run::table
             .filter(run::status.eq("created"))
-            .filter(run::pipeline_argo_id.eq("").or(run::pipeline_argo_id.is_null()))
+            .filter(
+                run::pipeline_argo_id
+                    .eq("")
+                    .or(run::pipeline_argo_id.is_null()),
+            )
             .filter(run::version_id.like("claim:%"))
             .select((run::id, run::pipeline_id, run::version_id))
             .load(conn)?)
@@ -444,7 +452,12 @@ async fn reclaim_stale(ctx: &Ctx, now: NaiveDateTime, older_than_secs: i64) -> R
     let mut out = Vec::new();
     for (id, pipeline, token) in rows {
         let Some(token) = token else { continue };
-        let stale = token.split(':').nth(1).and_then(|s| s.parse::<i64>().ok()).map(|stamp| stamp <= cutoff).unwrap_or(false);
+        let stale = token
+            .split(':')
+            .nth(1)
+            .and_then(|s| s.parse::<i64>().ok())
+            .map(|stamp| stamp <= cutoff)
+            .unwrap_or(false);
         if !stale {
             continue;
         }
@@ -456,17 +469,30 @@ async fn reclaim_stale(ctx: &Ctx, now: NaiveDateTime, older_than_secs: i64) -> R
                 break;
             }
         }
-        let fresh = format!("claim:{}:{}:{id}", now.and_utc().timestamp(), uuid::Uuid::new_v4().simple());
+        let fresh = format!(
+            "claim:{}:{}:{id}",
+            now.and_utc().timestamp(),
+            uuid::Uuid::new_v4().simple()
+        );
         let (old, new) = (token.clone(), fresh.clone());
         let won = with_conn(&ctx.pool, move |conn| {
-            Ok(diesel::update(run::table.filter(run::id.eq(id)).filter(run::version_id.eq(&old)).filter(run::status.eq("created")))
-                .set(run::version_id.eq(&new))
-                .execute(conn)?)
+            Ok(diesel::update(
+                run::table
+                    .filter(run::id.eq(id))
+                    .filter(run::version_id.eq(&old))
+                    .filter(run::status.eq("created")),
+            )
+            .set(run::version_id.eq(&new))
+            .execute(conn)?)
         })
         .await?;
         if won == 1 {
             tracing::info!(run = id, "a launch never reached the worker: pushed again");
-            out.push(Launch { run: id, pipeline: pipeline.unwrap_or(0), token: fresh });
+            out.push(Launch {
+                run: id,
+                pipeline: pipeline.unwrap_or(0),
+                token: fresh,
+            });
         }
     }
     Ok(out)

@@ -16,11 +16,20 @@ async fn a_killed_scheduler_loses_and_duplicates_nothing() {
     let db = TestDb::new();
     base_rows(&db);
     // ten pipelines with backfill: every one has runs due at once
-    let start = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).naive_local() - chrono::Duration::hours(3))
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string();
+    let start = (chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .naive_local()
+        - chrono::Duration::hours(3))
+    .format("%Y-%m-%d %H:%M:%S")
+    .to_string();
     for i in 0..10 {
-        cron_pipeline(&db, &format!("k{i}"), "0 * * * *", &start, "max_active_runs = 10");
+        cron_pipeline(
+            &db,
+            &format!("k{i}"),
+            "0 * * * *",
+            &start,
+            "max_active_runs = 10",
+        );
     }
     let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
     let env = |pause: &str, port: u16| -> Vec<(String, String)> {
@@ -43,11 +52,18 @@ async fn a_killed_scheduler_loses_and_duplicates_nothing() {
     };
     // first run: claims, then pauses before pushing — killed right there
     let mut first = spawn(&env("60000", free_port()));
-    assert!(first.wait_for_log("test pause after claiming", Duration::from_secs(30)), "{}", first.logs());
+    assert!(
+        first.wait_for_log("test pause after claiming", Duration::from_secs(30)),
+        "{}",
+        first.logs()
+    );
     first.kill();
     let claimed = scalar(&db, "SELECT COUNT(*) AS n FROM run WHERE status='created'");
     assert!(claimed > 0);
-    assert!(queued_submits(&prefix).await.is_empty(), "killed before any push");
+    assert!(
+        queued_submits(&prefix).await.is_empty(),
+        "killed before any push"
+    );
     // the restarted scheduler finds the stale claims and pushes them once
     let mut second = spawn(&env("0", free_port()));
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -57,7 +73,12 @@ async fn a_killed_scheduler_loses_and_duplicates_nothing() {
         if queued.len() as i64 == created && created >= claimed {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "pushed {} of {created}: {}", queued.len(), second.logs());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pushed {} of {created}: {}",
+            queued.len(),
+            second.logs()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // a while later nothing changed: no duplicate pushes, no duplicate runs
@@ -68,8 +89,21 @@ async fn a_killed_scheduler_loses_and_duplicates_nothing() {
     unique.sort();
     unique.dedup();
     assert_eq!(queued.len(), unique.len(), "a run was pushed twice");
-    assert_eq!(queued.len() as i64, scalar(&db, "SELECT COUNT(*) AS n FROM run WHERE status='created'"));
-    assert_eq!(scalar(&db, "SELECT COUNT(*) AS n FROM (SELECT pipeline_id, execution_date, COUNT(*) c FROM run GROUP BY 1, 2 HAVING c > 1) d"), 0);
-    assert_eq!(scalar(&db, "SELECT COUNT(*) AS n FROM run"), 30, "3 missed hours × 10 pipelines, each once");
+    assert_eq!(
+        queued.len() as i64,
+        scalar(&db, "SELECT COUNT(*) AS n FROM run WHERE status='created'")
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) AS n FROM (SELECT pipeline_id, execution_date, COUNT(*) c FROM run GROUP BY 1, 2 HAVING c > 1) d"
+        ),
+        0
+    );
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) AS n FROM run"),
+        30,
+        "3 missed hours × 10 pipelines, each once"
+    );
     cleanup(&prefix).await;
 }

@@ -111,10 +111,21 @@ impl JobQueues {
 /// queue of `config` (apalis-redis keeps `<queue>:idempotency:<key>` → task id, and the
 /// task's status in `<queue>:meta:<id>`). False when it never arrived, or has finished,
 /// failed for good or been killed — the cases where pushing it again is right.
-pub async fn job_alive(conn: &mut ConnectionManager, config: &apalis_redis::Config, idempotency_key: &str) -> Result<bool, redis::RedisError> {
+pub async fn job_alive(
+    conn: &mut ConnectionManager,
+    config: &apalis_redis::Config,
+    idempotency_key: &str,
+) -> Result<bool, redis::RedisError> {
     let idem = format!("{}:{idempotency_key}", config.idempotency_key_set());
     let task: Option<String> = redis::cmd("GET").arg(&idem).query_async(conn).await?;
     let Some(task) = task else { return Ok(false) };
-    let status: Option<String> = redis::cmd("HGET").arg(format!("{}:{task}", config.job_meta_hash())).arg("status").query_async(conn).await?;
-    Ok(matches!(status.as_deref(), Some("Pending" | "Running" | "Queued" | "Scheduled")))
+    let status: Option<String> = redis::cmd("HGET")
+        .arg(format!("{}:{task}", config.job_meta_hash()))
+        .arg("status")
+        .query_async(conn)
+        .await?;
+    Ok(matches!(
+        status.as_deref(),
+        Some("Pending" | "Running" | "Queued" | "Scheduled")
+    ))
 }

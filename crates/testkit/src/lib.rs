@@ -6,5 +6,6 @@
 pub mod db;
 pub mod fake_kube;
 pub mod process;
+pub mod webhook;
 
 pub use db::TestDb;
