@@ -80,6 +80,19 @@ pub fn configured(ctx: &Ctx) -> Result<Vec<Periodic>, String> {
             .after(&now)
             .next()
             .ok_or_else(|| format!("{name}: the cron never fires"))?;
+        // every task shows in /metrics from the start
+        ctx.metrics.inc_by(
+            "schedule_task_runs_total",
+            "Runs of periodic tasks",
+            &[("task", name)],
+            0.0,
+        );
+        ctx.metrics.inc_by(
+            "schedule_task_failures_total",
+            "Failed runs of periodic tasks",
+            &[("task", name)],
+            0.0,
+        );
         out.push(Periodic {
             name: name.clone(),
             schedule,
