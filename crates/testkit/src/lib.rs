@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod fake_kube;
+pub mod fixtures;
 pub mod process;
 pub mod webhook;
 

@@ -1,48 +1,26 @@
-//! Fixtures of the worker tests: rows (user, project, image, template, pipeline, tasks,
-//! frozen cron runs), the configuration, an in-process worker, a webhook receiver.
+//! Fixtures of the worker tests: the shared rows and configuration (`testkit::fixtures`),
+//! the worker's environment, an in-process worker.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use app_core::Config;
-use app_core::argo::CompileConfig;
-use app_core::k8s::cluster::ClusterRegistry;
 use app_core::metrics::Metrics;
 use app_core::shutdown::{ShutdownTrigger, shutdown_channel};
-use app_models::forms::{Audit, NewPipeline, NewProject, NewTask, NewUser};
-use app_models::queries::last_insert_id;
-use app_models::schema::*;
-use diesel::mysql::MysqlConnection;
-use diesel::prelude::*;
-use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use worker::{WorkerSettings, WorkerState};
 
-pub const REDIS_URL: &str = "redis://127.0.0.1:6379/0";
+#[allow(unused_imports)]
+pub use testkit::fixtures::*;
+#[allow(unused_imports)]
+pub use testkit::webhook::Webhook;
 
-/// A unique Redis prefix for one test.
-pub fn prefix() -> String {
-    format!("test-{}:", uuid::Uuid::new_v4().simple())
-}
-
-/// The configuration of a test: its database, a cluster `dev` with `kubeconfig`.
+/// The configuration of a test (see `testkit::fixtures::config`), four jobs at once.
 pub fn config(db_url: &str, redis_url: &str, kubeconfig: &str, extra: &[(&str, &str)]) -> Config {
-    let mut vars: HashMap<String, String> = HashMap::new();
-    vars.insert("DATABASE_URL".into(), db_url.into());
-    vars.insert("REDIS_URL".into(), redis_url.into());
-    vars.insert("SECRET_KEY".into(), "test".into());
-    vars.insert("ENVIRONMENT".into(), "dev".into());
-    vars.insert(
-        "CLUSTERS".into(),
-        serde_json::json!({"dev": {"NAME": "dev", "KUBECONFIG": kubeconfig}}).to_string(),
-    );
-    vars.insert("WORKER_CONCURRENCY".into(), "4".into());
-    for (k, v) in extra {
-        vars.insert(k.to_string(), v.to_string());
-    }
-    Config::from_lookup(&move |k| vars.get(k).cloned()).unwrap()
+    let mut vars = vec![("WORKER_CONCURRENCY", "4")];
+    vars.extend_from_slice(extra);
+    testkit::fixtures::config(db_url, redis_url, kubeconfig, &vars)
 }
 
 /// The environment of a worker process with the same settings.
@@ -72,177 +50,6 @@ pub fn process_env(
         ),
         ("RUST_LOG".into(), "info".into()),
     ]
-}
-
-/// Rows every pipeline needs.
-pub struct Seed {
-    pub user_id: i32,
-    pub project_id: i32,
-    pub template_id: i32,
-}
-
-pub fn seed(conn: &mut MysqlConnection) -> Seed {
-    let audit = Audit::new(None);
-    diesel::insert_into(ab_user::table)
-        .values(NewUser::new(
-            "alice",
-            "alice@example.com",
-            "x".into(),
-            audit,
-        ))
-        .execute(conn)
-        .unwrap();
-    let user_id = last_insert_id(conn).unwrap();
-    let audit = Audit::new(Some(user_id));
-    diesel::insert_into(project::table)
-        .values(NewProject::new(
-            "public",
-            "public org",
-            "org",
-            r#"{"cluster": "dev", "org": "public"}"#,
-            audit,
-        ))
-        .execute(conn)
-        .unwrap();
-    let project_id = last_insert_id(conn).unwrap();
-    diesel::sql_query(
-        "INSERT INTO images (name, `describe`, created_on, changed_on) VALUES ('ubuntu:22.04', 'ubuntu', NOW(), NOW())",
-    )
-    .execute(conn)
-    .unwrap();
-    let image_id = last_insert_id(conn).unwrap();
-    diesel::sql_query(format!(
-        "INSERT INTO job_template (project_id, name, version, images_id, `describe`, args, env, created_on, changed_on) \
-         VALUES ({project_id}, 'shell', 'Release', {image_id}, 'shell', '{{}}', '', NOW(), NOW())"
-    ))
-    .execute(conn)
-    .unwrap();
-    let template_id = last_insert_id(conn).unwrap();
-    Seed {
-        user_id,
-        project_id,
-        template_id,
-    }
-}
-
-/// A crontab pipeline with tasks chained in order (no tasks: an empty pipeline).
-pub fn add_pipeline(
-    conn: &mut MysqlConnection,
-    seed: &Seed,
-    name: &str,
-    tasks: &[&str],
-    alert_user: &str,
-) -> i32 {
-    let audit = Audit::new(Some(seed.user_id));
-    let mut dag = serde_json::Map::new();
-    for (i, t) in tasks.iter().enumerate() {
-        let up: Vec<&str> = if i == 0 { vec![] } else { vec![tasks[i - 1]] };
-        dag.insert(t.to_string(), serde_json::json!({"upstream": up}));
-    }
-    let mut p = NewPipeline::new(name, &format!("{name} pipeline"), seed.project_id, audit);
-    p.dag_json = Value::Object(dag).to_string();
-    p.schedule_type = "crontab".into();
-    p.cron_time = Some("*/5 * * * *".into());
-    p.alert_user = Some(alert_user.into());
-    diesel::insert_into(pipeline::table)
-        .values(p)
-        .execute(conn)
-        .unwrap();
-    let pipeline_id = last_insert_id(conn).unwrap();
-    for t in tasks {
-        let mut task = NewTask::new(t, t, pipeline_id, seed.template_id, audit);
-        task.args = Some(r#"{"--x": "1"}"#.into());
-        task.command = Some("echo hi".into());
-        diesel::insert_into(task::table)
-            .values(task)
-            .execute(conn)
-            .unwrap();
-    }
-    pipeline_id
-}
-
-/// A claimed cron run (status `created`) with its frozen workflow, as the scheduler
-/// makes it. Returns (row id, run id, workflow name).
-pub fn frozen_run(
-    conn: &mut MysqlConnection,
-    config: &Config,
-    pipeline_id: i32,
-    execution_date: &str,
-) -> (i32, String, String) {
-    let registry = ClusterRegistry::from_config(config);
-    let compiled = app_core::pipeline::compile_cron_run(
-        conn,
-        pipeline_id,
-        execution_date,
-        CompileConfig::from_config(config),
-        chrono::Local::now().naive_local(),
-        |c| registry.cluster_for(c),
-    )
-    .unwrap();
-    let file = app_core::json_text::pretty4(&compiled.workflow);
-    let id = insert_run(
-        conn,
-        pipeline_id,
-        execution_date,
-        "created",
-        &file,
-        &compiled.run_id,
-    );
-    (id, compiled.run_id, compiled.name)
-}
-
-/// Inserts a `run` row.
-pub fn insert_run(
-    conn: &mut MysqlConnection,
-    pipeline_id: i32,
-    execution_date: &str,
-    status: &str,
-    pipeline_file: &str,
-    run_id: &str,
-) -> i32 {
-    diesel::insert_into(run::table)
-        .values((
-            run::pipeline_id.eq(pipeline_id),
-            run::pipeline_file.eq(pipeline_file),
-            run::pipeline_argo_id.eq(""),
-            run::version_id.eq("claim"),
-            run::run_id.eq(run_id),
-            run::message.eq(""),
-            run::created_on.eq(chrono::Local::now().naive_local()),
-            run::execution_date.eq(execution_date),
-            run::status.eq(status),
-        ))
-        .execute(conn)
-        .unwrap();
-    last_insert_id(conn).unwrap()
-}
-
-/// (status, pipeline_argo_id, message) of a run row.
-pub fn run_row(conn: &mut MysqlConnection, id: i32) -> (String, String, String) {
-    let (s, a, m): (Option<String>, Option<String>, Option<String>) = run::table
-        .find(id)
-        .select((run::status, run::pipeline_argo_id, run::message))
-        .first(conn)
-        .unwrap();
-    (
-        s.unwrap_or_default(),
-        a.unwrap_or_default(),
-        m.unwrap_or_default(),
-    )
-}
-
-/// Polls `f` every 50 ms until it returns `Some` or `timeout` passes.
-pub async fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// An in-process worker (the real runtime) and its stop button.
@@ -305,88 +112,4 @@ impl TestWorker {
 pub async fn queues(redis_url: &str, prefix: &str) -> app_core::jobs::JobQueues {
     let conn = apalis_redis::connect(redis_url).await.unwrap();
     app_core::jobs::JobQueues::new(conn, prefix)
-}
-
-/// A local webhook: answers 200 to every POST and keeps the JSON bodies.
-pub struct Webhook {
-    pub url: String,
-    pub received: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Webhook {
-    pub async fn start() -> Webhook {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let received: Arc<Mutex<Vec<Value>>> = Arc::default();
-        let store = received.clone();
-        tokio::spawn(async move {
-            while let Ok((sock, _)) = listener.accept().await {
-                let store = store.clone();
-                tokio::spawn(serve_connection(sock, store));
-            }
-        });
-        Webhook { url, received }
-    }
-
-    pub fn messages(&self) -> Vec<Value> {
-        self.received.lock().unwrap().clone()
-    }
-}
-
-async fn serve_connection(mut sock: tokio::net::TcpStream, store: Arc<Mutex<Vec<Value>>>) {
-    let mut buf: Vec<u8> = Vec::new();
-    loop {
-        // one request: headers, then Content-Length bytes
-        let header_end = loop {
-            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p + 4;
-            }
-            let mut chunk = [0u8; 4096];
-            match sock.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..header_end]).to_lowercase();
-        let len: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        while buf.len() < header_end + len {
-            let mut chunk = [0u8; 4096];
-            match sock.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        if let Ok(v) = serde_json::from_slice::<Value>(&buf[header_end..header_end + len]) {
-            store.lock().unwrap().push(v);
-        }
-        buf.drain(..header_end + len);
-        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
-        if sock.write_all(reply).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// `GET http://<addr><path>` (HTTP/1.0, no keep-alive): (status code, body).
-pub fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    let code = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((code, body))
 }
