@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use app_core::Config;
-use app_core::database::wait_for_database;
 use app_core::service::ServiceFrame;
 use app_core::telemetry::init_tracing;
 use worker::{WorkerSettings, WorkerState};
@@ -34,29 +32,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let db_up = frame.health.dependency("mysql");
-    let redis_up = frame.health.dependency("redis");
-    let sd = frame.shutdown.clone();
-    let Some(pool) = wait_for_database(
-        &config.database_url,
-        config.db_pool_size,
-        false,
-        move || sd.is_triggered(),
-    )
-    .await
-    else {
+    let Some((pool, redis)) = frame.connect(&config).await else {
         frame.finish().await;
         return ExitCode::SUCCESS;
     };
-    db_up.store(true, Ordering::Relaxed);
-    let sd = frame.shutdown.clone();
-    let Some(redis) =
-        app_core::redis_conn::wait_for_redis(&config.redis_url, move || sd.is_triggered()).await
-    else {
-        frame.finish().await;
-        return ExitCode::SUCCESS;
-    };
-    redis_up.store(true, Ordering::Relaxed);
     tracing::info!(
         queue_prefix = %settings.queue_prefix,
         concurrency = settings.concurrency,

@@ -226,10 +226,27 @@ async fn queued_jobs_survive_a_redis_restart() {
     .unwrap_or_else(|| panic!("every queued job ran:\n{}", worker.logs()));
     assert_eq!(workflows(&kube), 5);
 
-    // phase 2: Redis restarts under a running worker, which reconnects
+    // phase 2: Redis restarts under a running worker, which reconnects; /health
+    // reports it down meanwhile and up again afterwards
+    let addr = env
+        .iter()
+        .find(|(k, _)| k == "WORKER_ADDR")
+        .map(|(_, v)| v.clone())
+        .unwrap();
     redis.shutdown();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let down = wait_for(Duration::from_secs(20), || {
+        http_get(&addr, "/health").ok().filter(|(c, _)| *c == 503)
+    })
+    .await
+    .unwrap_or_else(|| panic!("/health follows Redis:\n{}", worker.logs()));
+    assert!(down.1.contains("redis"), "{}", down.1);
+    assert!(!down.1.contains("mysql"), "{}", down.1);
     redis.start_again();
+    wait_for(Duration::from_secs(40), || {
+        http_get(&addr, "/health").ok().filter(|(c, _)| *c == 200)
+    })
+    .await
+    .unwrap_or_else(|| panic!("/health is 200 again:\n{}", worker.logs()));
     {
         let mut q = queues(&redis.url(), &prefix).await;
         for &row in &runs[5..] {

@@ -4,8 +4,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use app_models::db::DbPool;
+use redis::aio::ConnectionManager;
+
+use crate::Config;
+use crate::database::{wait_for_database, with_conn};
 use crate::metrics::Metrics;
 use crate::ops_server::serve_ops;
+use crate::redis_conn::wait_for_redis;
 use crate::shutdown::{Shutdown, ShutdownTrigger, shutdown_channel, shutdown_signal};
 
 /// A dependency's name and whether it is up.
@@ -80,6 +86,34 @@ impl ServiceFrame {
         })
     }
 
+    /// Waits for MySQL and then Redis (`/health` says which is still down), then keeps
+    /// probing both — every 5 s, backing off to 16 s while one fails — so `/health`
+    /// follows them for as long as the service runs. `None` when a shutdown came first.
+    pub async fn connect(&self, config: &Config) -> Option<(DbPool, ConnectionManager)> {
+        let db_up = self.health.dependency("mysql");
+        let redis_up = self.health.dependency("redis");
+        let sd = self.shutdown.clone();
+        let pool = wait_for_database(
+            &config.database_url,
+            config.db_pool_size,
+            false,
+            move || sd.is_triggered(),
+        )
+        .await?;
+        db_up.store(true, Ordering::Relaxed);
+        let sd = self.shutdown.clone();
+        let redis = wait_for_redis(&config.redis_url, move || sd.is_triggered()).await?;
+        redis_up.store(true, Ordering::Relaxed);
+        tokio::spawn(probe_dependencies(
+            pool.clone(),
+            redis.clone(),
+            db_up,
+            redis_up,
+            self.shutdown.clone(),
+        ));
+        Some((pool, redis))
+    }
+
     /// Asks everything to stop (as a signal would).
     pub fn stop(&self) {
         self.trigger.trigger();
@@ -88,5 +122,64 @@ impl ServiceFrame {
     /// Stops the ops server; call last.
     pub async fn finish(self) {
         self.server.stop(true).await;
+    }
+}
+
+/// The loop behind [`ServiceFrame::connect`]: `SELECT 1` and `PING`, flags up or down,
+/// one warning per failed probe and one line when a dependency is back.
+async fn probe_dependencies(
+    pool: DbPool,
+    mut redis: ConnectionManager,
+    db_up: Arc<AtomicBool>,
+    redis_up: Arc<AtomicBool>,
+    mut shutdown: Shutdown,
+) {
+    let mut failures = [0u32; 2];
+    loop {
+        let db = with_conn(&pool, |conn| {
+            use diesel::RunQueryDsl;
+            Ok(diesel::sql_query("SELECT 1").execute(conn)?)
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+        let ping = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            redis::cmd("PING").query_async::<String>(&mut redis),
+        )
+        .await;
+        let red = match ping {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 5 s".to_string()),
+        };
+        for (i, (name, flag, result)) in [("mysql", &db_up, db), ("redis", &redis_up, red)]
+            .into_iter()
+            .enumerate()
+        {
+            match result {
+                Ok(()) => {
+                    if failures[i] > 0 {
+                        tracing::info!(dependency = name, "{name} is back");
+                    }
+                    failures[i] = 0;
+                    flag.store(true, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    failures[i] += 1;
+                    flag.store(false, Ordering::Relaxed);
+                    tracing::warn!(dependency = name, %error, failures = failures[i], "{name} unreachable, retrying");
+                }
+            }
+        }
+        let worst = failures[0].max(failures[1]);
+        let wait = std::time::Duration::from_secs(if worst == 0 {
+            5
+        } else {
+            2u64.pow(worst.min(4))
+        });
+        if shutdown.sleep(wait).await {
+            break;
+        }
     }
 }
