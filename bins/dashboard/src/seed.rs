@@ -182,8 +182,20 @@ fn starter_templates(config: &Config, customize_job: &str) -> Vec<TemplateSeed> 
     ]
 }
 
-fn find_id<T>(r: QueryResult<T>) -> QueryResult<Option<T>> {
-    r.optional()
+/// The id `find` selects; when there is none, runs `insert` (counted in the report) and
+/// returns the new row's id. The building block of an idempotent seed.
+fn find_or_insert(
+    conn: &mut MysqlConnection,
+    report: &mut SeedReport,
+    find: impl FnOnce(&mut MysqlConnection) -> QueryResult<i32>,
+    insert: impl FnOnce(&mut MysqlConnection) -> QueryResult<()>,
+) -> QueryResult<i32> {
+    if let Some(id) = find(conn).optional()? {
+        return Ok(id);
+    }
+    insert(conn)?;
+    report.inserted += 1;
+    last_insert_id(conn)
 }
 
 /// Seeds the database; safe to run any number of times.
@@ -205,80 +217,84 @@ fn seed_in_tx(
     // 1. roles, permissions, view menus
     let mut role_ids = std::collections::HashMap::new();
     for name in ROLES {
-        let id = match find_id(
-            ab_role::table
-                .filter(ab_role::name.eq(name))
-                .select(ab_role::id)
-                .first::<i32>(conn),
-        )? {
-            Some(id) => id,
-            None => {
+        let id = find_or_insert(
+            conn,
+            &mut report,
+            |conn| {
+                ab_role::table
+                    .filter(ab_role::name.eq(name))
+                    .select(ab_role::id)
+                    .first::<i32>(conn)
+            },
+            |conn| {
                 diesel::insert_into(ab_role::table)
                     .values(NewRole {
                         name: name.to_string(),
                     })
                     .execute(conn)?;
-                report.inserted += 1;
-                last_insert_id(conn)?
-            }
-        };
+                Ok(())
+            },
+        )?;
         role_ids.insert(*name, id);
     }
     let mut perm_ids = Vec::new();
     for p in PERMISSIONS {
-        let id = match find_id(
-            ab_permission::table
-                .filter(ab_permission::name.eq(p))
-                .select(ab_permission::id)
-                .first::<i32>(conn),
-        )? {
-            Some(id) => id,
-            None => {
+        let id = find_or_insert(
+            conn,
+            &mut report,
+            |conn| {
+                ab_permission::table
+                    .filter(ab_permission::name.eq(p))
+                    .select(ab_permission::id)
+                    .first::<i32>(conn)
+            },
+            |conn| {
                 diesel::insert_into(ab_permission::table)
                     .values(ab_permission::name.eq(p))
                     .execute(conn)?;
-                report.inserted += 1;
-                last_insert_id(conn)?
-            }
-        };
+                Ok(())
+            },
+        )?;
         perm_ids.push((*p, id));
     }
     for view in API_VIEW_NAMES {
-        let view_id = match find_id(
-            ab_view_menu::table
-                .filter(ab_view_menu::name.eq(view))
-                .select(ab_view_menu::id)
-                .first::<i32>(conn),
-        )? {
-            Some(id) => id,
-            None => {
+        let view_id = find_or_insert(
+            conn,
+            &mut report,
+            |conn| {
+                ab_view_menu::table
+                    .filter(ab_view_menu::name.eq(view))
+                    .select(ab_view_menu::id)
+                    .first::<i32>(conn)
+            },
+            |conn| {
                 diesel::insert_into(ab_view_menu::table)
                     .values(ab_view_menu::name.eq(view))
                     .execute(conn)?;
-                report.inserted += 1;
-                last_insert_id(conn)?
-            }
-        };
+                Ok(())
+            },
+        )?;
         for (perm, perm_id) in &perm_ids {
-            let pv = match find_id(
-                ab_permission_view::table
-                    .filter(ab_permission_view::permission_id.eq(perm_id))
-                    .filter(ab_permission_view::view_menu_id.eq(view_id))
-                    .select(ab_permission_view::id)
-                    .first::<i32>(conn),
-            )? {
-                Some(id) => id,
-                None => {
+            let pv = find_or_insert(
+                conn,
+                &mut report,
+                |conn| {
+                    ab_permission_view::table
+                        .filter(ab_permission_view::permission_id.eq(perm_id))
+                        .filter(ab_permission_view::view_menu_id.eq(view_id))
+                        .select(ab_permission_view::id)
+                        .first::<i32>(conn)
+                },
+                |conn| {
                     diesel::insert_into(ab_permission_view::table)
                         .values((
                             ab_permission_view::permission_id.eq(perm_id),
                             ab_permission_view::view_menu_id.eq(view_id),
                         ))
                         .execute(conn)?;
-                    report.inserted += 1;
-                    last_insert_id(conn)?
-                }
-            };
+                    Ok(())
+                },
+            )?;
             let admin_only = ADMIN_ONLY_VIEWS.contains(view);
             let mut grant = vec!["Admin"];
             if !admin_only {
@@ -289,35 +305,41 @@ fn seed_in_tx(
             }
             for role in grant {
                 let role_id = role_ids[role];
-                let exists = find_id(
-                    ab_permission_view_role::table
-                        .filter(ab_permission_view_role::permission_view_id.eq(pv))
-                        .filter(ab_permission_view_role::role_id.eq(role_id))
-                        .select(ab_permission_view_role::id)
-                        .first::<i32>(conn),
+                find_or_insert(
+                    conn,
+                    &mut report,
+                    |conn| {
+                        ab_permission_view_role::table
+                            .filter(ab_permission_view_role::permission_view_id.eq(pv))
+                            .filter(ab_permission_view_role::role_id.eq(role_id))
+                            .select(ab_permission_view_role::id)
+                            .first::<i32>(conn)
+                    },
+                    |conn| {
+                        diesel::insert_into(ab_permission_view_role::table)
+                            .values((
+                                ab_permission_view_role::permission_view_id.eq(pv),
+                                ab_permission_view_role::role_id.eq(role_id),
+                            ))
+                            .execute(conn)?;
+                        Ok(())
+                    },
                 )?;
-                if exists.is_none() {
-                    diesel::insert_into(ab_permission_view_role::table)
-                        .values((
-                            ab_permission_view_role::permission_view_id.eq(pv),
-                            ab_permission_view_role::role_id.eq(role_id),
-                        ))
-                        .execute(conn)?;
-                    report.inserted += 1;
-                }
             }
         }
     }
 
     // 2. admin user
-    let admin_id = match find_id(
-        ab_user::table
-            .filter(ab_user::username.eq(&config.admin_username))
-            .select(ab_user::id)
-            .first::<i32>(conn),
-    )? {
-        Some(id) => id,
-        None => {
+    let admin_id = find_or_insert(
+        conn,
+        &mut report,
+        |conn| {
+            ab_user::table
+                .filter(ab_user::username.eq(&config.admin_username))
+                .select(ab_user::id)
+                .first::<i32>(conn)
+        },
+        |conn| {
             let password = match &config.admin_password {
                 Some(p) => p.clone(),
                 None => {
@@ -334,28 +356,30 @@ fn seed_in_tx(
                     audit,
                 ))
                 .execute(conn)?;
-            report.inserted += 1;
-            last_insert_id(conn)?
-        }
-    };
+            Ok(())
+        },
+    )?;
     let admin_role = role_ids["Admin"];
-    if find_id(
-        ab_user_role::table
-            .filter(ab_user_role::user_id.eq(admin_id))
-            .filter(ab_user_role::role_id.eq(admin_role))
-            .select(ab_user_role::id)
-            .first::<i32>(conn),
-    )?
-    .is_none()
-    {
-        diesel::insert_into(ab_user_role::table)
-            .values(NewUserRole {
-                user_id: Some(admin_id),
-                role_id: Some(admin_role),
-            })
-            .execute(conn)?;
-        report.inserted += 1;
-    }
+    find_or_insert(
+        conn,
+        &mut report,
+        |conn| {
+            ab_user_role::table
+                .filter(ab_user_role::user_id.eq(admin_id))
+                .filter(ab_user_role::role_id.eq(admin_role))
+                .select(ab_user_role::id)
+                .first::<i32>(conn)
+        },
+        |conn| {
+            diesel::insert_into(ab_user_role::table)
+                .values(NewUserRole {
+                    user_id: Some(admin_id),
+                    role_id: Some(admin_role),
+                })
+                .execute(conn)?;
+            Ok(())
+        },
+    )?;
     let audit = Audit::new(Some(admin_id));
 
     // 3. projects: the public org and the template groups, admin as creator of each
@@ -366,36 +390,40 @@ fn seed_in_tx(
                           expand: String,
                           report: &mut SeedReport|
      -> QueryResult<i32> {
-        let id = match find_id(
-            project::table
-                .filter(project::name.eq(name))
-                .filter(project::type_.eq(type_))
-                .select(project::id)
-                .first::<i32>(conn),
-        )? {
-            Some(id) => id,
-            None => {
+        let id = find_or_insert(
+            conn,
+            report,
+            |conn| {
+                project::table
+                    .filter(project::name.eq(name))
+                    .filter(project::type_.eq(type_))
+                    .select(project::id)
+                    .first::<i32>(conn)
+            },
+            |conn| {
                 diesel::insert_into(project::table)
                     .values(NewProject::new(name, describe, type_, &expand, audit))
                     .execute(conn)?;
-                report.inserted += 1;
-                last_insert_id(conn)?
-            }
-        };
-        if find_id(
-            project_user::table
-                .filter(project_user::project_id.eq(id))
-                .filter(project_user::user_id.eq(admin_id))
-                .select(project_user::id)
-                .first::<i32>(conn),
-        )?
-        .is_none()
-        {
-            diesel::insert_into(project_user::table)
-                .values(NewProjectUser::new(id, admin_id, "creator", audit))
-                .execute(conn)?;
-            report.inserted += 1;
-        }
+                Ok(())
+            },
+        )?;
+        find_or_insert(
+            conn,
+            report,
+            |conn| {
+                project_user::table
+                    .filter(project_user::project_id.eq(id))
+                    .filter(project_user::user_id.eq(admin_id))
+                    .select(project_user::id)
+                    .first::<i32>(conn)
+            },
+            |conn| {
+                diesel::insert_into(project_user::table)
+                    .values(NewProjectUser::new(id, admin_id, "creator", audit))
+                    .execute(conn)?;
+                Ok(())
+            },
+        )?;
         Ok(id)
     };
     let public_expand =
@@ -416,14 +444,16 @@ fn seed_in_tx(
     }
 
     // 4. default repository
-    let repo_id = match find_id(
-        repository::table
-            .filter(repository::name.eq("hubsecret"))
-            .select(repository::id)
-            .first::<i32>(conn),
-    )? {
-        Some(id) => id,
-        None => {
+    let repo_id = find_or_insert(
+        conn,
+        &mut report,
+        |conn| {
+            repository::table
+                .filter(repository::name.eq("hubsecret"))
+                .select(repository::id)
+                .first::<i32>(conn)
+        },
+        |conn| {
             diesel::insert_into(repository::table)
                 .values(NewRepository {
                     name: "hubsecret".into(),
@@ -437,23 +467,24 @@ fn seed_in_tx(
                     changed_by_fk: audit.user_id,
                 })
                 .execute(conn)?;
-            report.inserted += 1;
-            last_insert_id(conn)?
-        }
-    };
+            Ok(())
+        },
+    )?;
 
     // 5. images and job templates
     let mut template_ids = std::collections::HashMap::new();
     for t in starter_templates(config, customize_job) {
         let group_id = group_ids.get(t.group).copied();
-        let image_id = match find_id(
-            images::table
-                .filter(images::name.eq(&t.image))
-                .select(images::id)
-                .first::<i32>(conn),
-        )? {
-            Some(id) => id,
-            None => {
+        let image_id = find_or_insert(
+            conn,
+            &mut report,
+            |conn| {
+                images::table
+                    .filter(images::name.eq(&t.image))
+                    .select(images::id)
+                    .first::<i32>(conn)
+            },
+            |conn| {
                 diesel::insert_into(images::table)
                     .values(NewImage {
                         project_id: group_id,
@@ -469,18 +500,19 @@ fn seed_in_tx(
                         changed_by_fk: audit.user_id,
                     })
                     .execute(conn)?;
-                report.inserted += 1;
-                last_insert_id(conn)?
-            }
-        };
-        let id = match find_id(
-            job_template::table
-                .filter(job_template::name.eq(&t.name))
-                .select(job_template::id)
-                .first::<i32>(conn),
-        )? {
-            Some(id) => id,
-            None => {
+                Ok(())
+            },
+        )?;
+        let id = find_or_insert(
+            conn,
+            &mut report,
+            |conn| {
+                job_template::table
+                    .filter(job_template::name.eq(&t.name))
+                    .select(job_template::id)
+                    .first::<i32>(conn)
+            },
+            |conn| {
                 let expand = json!({"index": t.index, "rec_job_template": customize_job, "source": "cube-studio-rs"});
                 diesel::insert_into(job_template::table)
                     .values(NewJobTemplate {
@@ -505,22 +537,20 @@ fn seed_in_tx(
                         changed_by_fk: audit.user_id,
                     })
                     .execute(conn)?;
-                report.inserted += 1;
-                last_insert_id(conn)?
-            }
-        };
+                Ok(())
+            },
+        )?;
         template_ids.insert(t.name.clone(), id);
     }
 
     // 6. the demo pipeline: prepare → train, prepare → report
     let demo_name = "demo-pipeline";
-    if find_id(
-        pipeline::table
-            .filter(pipeline::name.eq(demo_name))
-            .select(pipeline::id)
-            .first::<i32>(conn),
-    )?
-    .is_none()
+    if pipeline::table
+        .filter(pipeline::name.eq(demo_name))
+        .select(pipeline::id)
+        .first::<i32>(conn)
+        .optional()?
+        .is_none()
     {
         let mut p = NewPipeline::new(
             demo_name,
