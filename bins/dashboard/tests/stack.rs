@@ -67,7 +67,7 @@ async fn the_stack_runs_the_demo_and_backfills_cron_runs() {
     let kubeconfig = dir.path().join("kubeconfig");
     kube.write_kubeconfig(&kubeconfig).unwrap();
     let hook = Webhook::start().await;
-    let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
+    let prefix = testkit::fixtures::prefix();
     let port = free_port();
     let env: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), db.url.clone()),
@@ -241,18 +241,5 @@ async fn the_stack_runs_the_demo_and_backfills_cron_runs() {
             p.logs()
         );
     }
-    let client = redis::Client::open("redis://127.0.0.1:6379/0").unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        let _: i64 = redis::cmd("DEL")
-            .arg(keys)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-    }
+    testkit::fixtures::cleanup_redis_prefix(&prefix).await;
 }

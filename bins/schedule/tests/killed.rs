@@ -31,7 +31,7 @@ async fn a_killed_scheduler_loses_and_duplicates_nothing() {
             "max_active_runs = 10",
         );
     }
-    let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
+    let prefix = testkit::fixtures::prefix();
     let env = |pause: &str, port: u16| -> Vec<(String, String)> {
         vec![
             ("DATABASE_URL".into(), db.url.clone()),

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use app_core::Config;
+use app_core::config::{ConfigError, Vars};
 
 /// Watch settings; see the README for each variable.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,17 +27,9 @@ pub struct WatchSettings {
     pub task_alert_hours: i64,
 }
 
-fn flag(v: Option<String>, default: bool) -> bool {
-    match v.map(|v| v.trim().to_ascii_lowercase()) {
-        Some(v) if matches!(v.as_str(), "0" | "false" | "off" | "no") => false,
-        Some(v) if matches!(v.as_str(), "1" | "true" | "on" | "yes") => true,
-        _ => default,
-    }
-}
-
 impl WatchSettings {
     /// Reads the process environment.
-    pub fn from_env(config: &Config) -> Result<WatchSettings, String> {
+    pub fn from_env(config: &Config) -> Result<WatchSettings, ConfigError> {
         Self::from_lookup(config, &|k| std::env::var(k).ok())
     }
 
@@ -44,16 +37,8 @@ impl WatchSettings {
     pub fn from_lookup(
         _config: &Config,
         lookup: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<WatchSettings, String> {
-        let num = |name: &str, default: u64| -> Result<u64, String> {
-            match lookup(name).map(|v| v.trim().to_string()) {
-                None => Ok(default),
-                Some(v) if v.is_empty() => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| format!("{name}: cannot parse {v:?} as a number")),
-            }
-        };
+    ) -> Result<WatchSettings, ConfigError> {
+        let vars = Vars(lookup);
         let key_prefix = lookup("WATCH_KEY_PREFIX")
             .or_else(|| lookup("QUEUE_PREFIX"))
             .unwrap_or_default()
@@ -61,11 +46,16 @@ impl WatchSettings {
             .to_string();
         Ok(WatchSettings {
             key_prefix,
-            shards: usize::try_from(num("WATCH_SHARDS", 8)?.clamp(1, 256)).unwrap_or(8),
-            notify_ttl_secs: num("WATCH_NOTIFY_TTL_SECS", 7 * 24 * 3600)?.max(60),
-            training: flag(lookup("WATCH_TRAINING"), true),
-            pods: flag(lookup("WATCH_PODS"), true),
-            crd_recheck: Duration::from_secs(num("WATCH_CRD_RECHECK_SECS", 600)?.max(1)),
+            shards: usize::try_from(vars.parse::<u64>("WATCH_SHARDS", 8)?.clamp(1, 256))
+                .unwrap_or(8),
+            notify_ttl_secs: vars
+                .parse::<u64>("WATCH_NOTIFY_TTL_SECS", 7 * 24 * 3600)?
+                .max(60),
+            training: vars.flag("WATCH_TRAINING", true),
+            pods: vars.flag("WATCH_PODS", true),
+            crd_recheck: Duration::from_secs(
+                vars.parse::<u64>("WATCH_CRD_RECHECK_SECS", 600)?.max(1),
+            ),
             task_alert_hours: 4,
         })
     }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use app_core::Config;
+use app_core::config::{ConfigError, Vars};
 use app_core::retry::Backoff;
 
 /// Worker settings; see the README for each variable.
@@ -31,7 +32,7 @@ pub struct WorkerSettings {
 
 impl WorkerSettings {
     /// Reads the process environment.
-    pub fn from_env(config: &Config) -> Result<WorkerSettings, String> {
+    pub fn from_env(config: &Config) -> Result<WorkerSettings, ConfigError> {
         Self::from_lookup(config, &|k| std::env::var(k).ok())
     }
 
@@ -39,31 +40,29 @@ impl WorkerSettings {
     pub fn from_lookup(
         config: &Config,
         lookup: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<WorkerSettings, String> {
-        let num = |name: &str, default: u64| -> Result<u64, String> {
-            match lookup(name).map(|v| v.trim().to_string()) {
-                None => Ok(default),
-                Some(v) if v.is_empty() => Ok(default),
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| format!("{name}: cannot parse {v:?} as a number")),
-            }
-        };
+    ) -> Result<WorkerSettings, ConfigError> {
+        let vars = Vars(lookup);
         Ok(WorkerSettings {
             queue_prefix: lookup("QUEUE_PREFIX")
                 .unwrap_or_default()
                 .trim()
                 .to_string(),
             concurrency: config.worker_concurrency.max(1),
-            poll_interval: Duration::from_millis(num("WORKER_POLL_MS", 500)?.max(10)),
+            poll_interval: Duration::from_millis(vars.parse::<u64>("WORKER_POLL_MS", 500)?.max(10)),
             retry: Backoff {
-                initial: Duration::from_millis(num("WORKER_RETRY_INITIAL_MS", 1000)?.max(1)),
-                max: Duration::from_millis(num("WORKER_RETRY_MAX_MS", 60_000)?.max(1)),
+                initial: Duration::from_millis(
+                    vars.parse::<u64>("WORKER_RETRY_INITIAL_MS", 1000)?.max(1),
+                ),
+                max: Duration::from_millis(
+                    vars.parse::<u64>("WORKER_RETRY_MAX_MS", 60_000)?.max(1),
+                ),
             },
-            retry_attempts: u32::try_from(num("WORKER_RETRY_ATTEMPTS", 8)?.max(1))
+            retry_attempts: u32::try_from(vars.parse::<u64>("WORKER_RETRY_ATTEMPTS", 8)?.max(1))
                 .unwrap_or(u32::MAX),
-            shutdown_grace: Duration::from_secs(num("WORKER_SHUTDOWN_GRACE_SECS", 30)?),
-            test_delay: Duration::from_millis(num("WORKER_TEST_DELAY_MS", 0)?),
+            shutdown_grace: Duration::from_secs(
+                vars.parse::<u64>("WORKER_SHUTDOWN_GRACE_SECS", 30)?,
+            ),
+            test_delay: Duration::from_millis(vars.parse::<u64>("WORKER_TEST_DELAY_MS", 0)?),
             notify_ttl_secs: 7 * 24 * 3600,
         })
     }

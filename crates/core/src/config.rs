@@ -114,26 +114,39 @@ pub struct Config {
     pub password_hash_iterations: u32,
 }
 
-/// Where variables come from: the process environment, or a map in tests.
-struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+/// Where variables come from: the process environment, or a map in tests. Each binary's
+/// own settings (worker, watch) read their variables through it too.
+pub struct Vars<'a>(pub &'a dyn Fn(&str) -> Option<String>);
 
 impl Vars<'_> {
-    fn var(&self, name: &str) -> Option<String> {
+    /// The trimmed value; unset and empty are both `None`.
+    pub fn var(&self, name: &str) -> Option<String> {
         (self.0)(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     }
 
-    fn var_or(&self, name: &str, default: &str) -> String {
+    pub fn var_or(&self, name: &str, default: &str) -> String {
         self.var(name).unwrap_or_else(|| default.to_string())
     }
 
-    fn parse<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError> {
+    /// The parsed value, `default` when unset or empty, an error naming the variable
+    /// when it does not parse.
+    pub fn parse<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError> {
         match self.var(name) {
             None => Ok(default),
             Some(v) => v
                 .parse()
                 .map_err(|_| bad(name, format!("cannot parse {v:?}"))),
+        }
+    }
+
+    /// A switch: `1/true/on/yes` or `0/false/off/no` (any case), else `default`.
+    pub fn flag(&self, name: &str, default: bool) -> bool {
+        match self.var(name).map(|v| v.to_ascii_lowercase()) {
+            Some(v) if matches!(v.as_str(), "0" | "false" | "off" | "no") => false,
+            Some(v) if matches!(v.as_str(), "1" | "true" | "on" | "yes") => true,
+            _ => default,
         }
     }
 }

@@ -23,6 +23,24 @@ pub fn prefix() -> String {
     format!("test-{}:", uuid::Uuid::new_v4().simple())
 }
 
+/// Deletes every key under a test's Redis prefix (on the shared test Redis).
+pub async fn cleanup_redis_prefix(prefix: &str) {
+    let client = redis::Client::open(REDIS_URL).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: i64 = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
 /// The configuration of a test: its database, a cluster `dev` with `kubeconfig`.
 pub fn config(db_url: &str, redis_url: &str, kubeconfig: &str, extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = HashMap::new();

@@ -116,7 +116,7 @@ pub async fn ctx(db: &TestDb, extra: &[(&str, &str)]) -> (Arc<Ctx>, Arc<Recorder
     let redis = app_core::redis_conn::wait_for_redis("redis://127.0.0.1:6379/0", || false)
         .await
         .unwrap();
-    let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
+    let prefix = testkit::fixtures::prefix();
     let mut ctx = Ctx::new(
         Arc::new(cfg),
         db.pool(),
@@ -149,18 +149,5 @@ pub async fn queued_submits(prefix: &str) -> Vec<i64> {
 
 /// Deletes every key of a test prefix.
 pub async fn cleanup(prefix: &str) {
-    let client = redis::Client::open("redis://127.0.0.1:6379/0").unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        let _: i64 = redis::cmd("DEL")
-            .arg(keys)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-    }
+    testkit::fixtures::cleanup_redis_prefix(prefix).await;
 }
