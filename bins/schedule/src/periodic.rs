@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use app_core::cron::{Crontab, parse_crontab};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -21,7 +22,7 @@ pub type TaskFn = fn(
 /// One periodic task.
 pub struct Periodic {
     pub name: String,
-    schedule: cron::Schedule,
+    schedule: Crontab,
     next: DateTime<Tz>,
     running: Arc<AtomicBool>,
     run: TaskFn,
@@ -75,10 +76,9 @@ pub fn configured(ctx: &Ctx) -> Result<Vec<Periodic>, String> {
         let run = *reg
             .get(name.as_str())
             .ok_or_else(|| format!("unknown periodic task {name}"))?;
-        let schedule: cron::Schedule = expr.parse().map_err(|e| format!("{name}: {e}"))?;
+        let schedule = parse_crontab(expr).map_err(|e| format!("{name}: {e}"))?;
         let next = schedule
-            .after(&now)
-            .next()
+            .next_after(&now)
             .ok_or_else(|| format!("{name}: the cron never fires"))?;
         // every task shows in /metrics from the start
         ctx.metrics.inc_by(
@@ -113,8 +113,7 @@ pub async fn run_due(ctx: &Arc<Ctx>, tasks: &mut [Periodic], now: DateTime<Tz>) 
         let fire = t.next;
         t.next = t
             .schedule
-            .after(&now)
-            .next()
+            .next_after(&now)
             .unwrap_or(now + chrono::Duration::days(3650));
         if t.running.swap(true, Ordering::SeqCst) {
             tracing::info!(task = %t.name, "previous run still going: this occurrence is skipped");

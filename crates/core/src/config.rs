@@ -42,7 +42,8 @@ pub struct ClusterConfig {
     pub host: String,
 }
 
-/// Cron expressions of the scheduler's periodic tasks (6-field, with seconds).
+/// Cron expressions of the scheduler's periodic tasks (checked with
+/// [`crate::cron::parse_crontab`]: 5-field crontabs or 6/7 fields with seconds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleConfig {
     pub time_zone: chrono_tz::Tz,
@@ -207,16 +208,6 @@ fn urlencoding_minimal(s: &str) -> String {
     out
 }
 
-/// Converts a 5-field crontab (the original's) to the 6-field form of the `cron` crate.
-pub fn crontab_with_seconds(expr: &str) -> String {
-    let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() == 5 {
-        format!("0 {}", fields.join(" "))
-    } else {
-        fields.join(" ")
-    }
-}
-
 /// The original's beat schedule (orchestration.md §3.1), 5-field crontabs.
 pub const DEFAULT_SCHEDULES: &[(&str, &str)] = &[
     ("make_timerun_config", "*/5 * * * *"),
@@ -293,12 +284,12 @@ impl Config {
         let mut tasks = BTreeMap::new();
         for (name, default) in DEFAULT_SCHEDULES {
             let env_name = format!("SCHEDULE_{}", name.to_uppercase());
-            let expr = crontab_with_seconds(&v.var_or(&env_name, default));
-            if expr == "off" || expr == "0 off" {
+            let expr = v.var_or(&env_name, default);
+            if expr == "off" {
                 continue;
             }
-            expr.parse::<cron::Schedule>()
-                .map_err(|e| bad(&env_name, format!("bad cron expression {expr:?}: {e}")))?;
+            // the scheduler's own parser: crontab weekday numbers, seconds prepended
+            crate::cron::parse_crontab(&expr).map_err(|e| bad(&env_name, e.to_string()))?;
             tasks.insert(name.to_string(), expr);
         }
         let schedule = ScheduleConfig {
@@ -403,8 +394,27 @@ mod tests {
     }
 
     #[test]
-    fn prepends_seconds() {
-        assert_eq!(crontab_with_seconds("*/5 * * * *"), "0 */5 * * * *");
-        assert_eq!(crontab_with_seconds("0 */5 * * * *"), "0 */5 * * * *");
+    fn periodic_crontabs_use_crontab_weekdays() {
+        let vars: std::collections::HashMap<&str, &str> = [
+            ("SCHEDULE_WATCH_GPU", "0 9 * * 1"),
+            ("SCHEDULE_DELETE_NOTEBOOK", "off"),
+        ]
+        .into_iter()
+        .collect();
+        let c = Config::from_lookup(&|k| vars.get(k).map(|v| v.to_string())).unwrap();
+        assert!(!c.schedule.tasks.contains_key("delete_notebook"));
+        let tab = crate::cron::parse_crontab(&c.schedule.tasks["watch_gpu"]).unwrap();
+        let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 30)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap();
+        let next = tab
+            .after(monday - chrono::Duration::days(1), c.schedule.time_zone)
+            .next()
+            .unwrap();
+        // 1 is Monday in crontab (Quartz would read it as Sunday)
+        assert_eq!(next, monday);
+        let bad = Config::from_lookup(&|k| (k == "SCHEDULE_WATCH_GPU").then(|| "0 9 * *".into()));
+        assert!(bad.is_err());
     }
 }

@@ -102,6 +102,11 @@ pub fn parse_crontab(expr: &str) -> Result<Crontab, CronError> {
 }
 
 impl Crontab {
+    /// The first fire time strictly after `t`.
+    pub fn next_after(&self, t: &chrono::DateTime<Tz>) -> Option<chrono::DateTime<Tz>> {
+        self.schedule.after(t).next()
+    }
+
     /// Fire times strictly after `t` (naive local time of `tz`), as naive local times.
     pub fn after(&self, t: NaiveDateTime, tz: Tz) -> impl Iterator<Item = NaiveDateTime> + '_ {
         let start = tz
