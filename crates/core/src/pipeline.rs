@@ -36,19 +36,8 @@ pub struct Compiled {
     pub cluster: String,
 }
 
-fn username(conn: &mut MysqlConnection, id: Option<i32>) -> QueryResult<String> {
-    match id {
-        Some(id) => Ok(ab_user::table
-            .filter(ab_user::id.eq(id))
-            .select(ab_user::username)
-            .first(conn)
-            .optional()?
-            .unwrap_or_default()),
-        None => Ok(String::new()),
-    }
-}
-
-/// Loads a pipeline's rows into a compile input (a manual run by `runner`, now).
+/// Loads a pipeline's rows into a compile input (a manual run by `runner`, else by its
+/// creator, now): the one-pipeline case of [`load_inputs_bulk`].
 pub fn load_input(
     conn: &mut MysqlConnection,
     pipeline_id: i32,
@@ -56,73 +45,18 @@ pub fn load_input(
     config: CompileConfig,
     now: NaiveDateTime,
 ) -> Result<CompileInput, PipelineError> {
-    let pipeline: Pipeline = pipeline::table
-        .filter(pipeline::id.eq(pipeline_id))
-        .select(Pipeline::as_select())
-        .first(conn)
-        .optional()?
+    let input = load_inputs_bulk(conn, &[pipeline_id], &config, now)?
+        .remove(&pipeline_id)
         .ok_or(PipelineError::NotFound(pipeline_id))?;
-    let project: Project = project::table
-        .filter(project::id.eq(pipeline.project_id))
-        .select(Project::as_select())
-        .first(conn)?;
-    let tasks: Vec<Task> = task::table
-        .filter(task::pipeline_id.eq(pipeline_id))
-        .order(task::id)
-        .select(Task::as_select())
-        .load(conn)?;
-    let mut inputs = Vec::with_capacity(tasks.len());
-    for t in tasks {
-        let template: Option<JobTemplate> = match t.job_template_id {
-            Some(id) => job_template::table
-                .filter(job_template::id.eq(id))
-                .select(JobTemplate::as_select())
-                .first(conn)
-                .optional()?,
-            None => None,
-        };
-        let image: Option<Image> = match template.as_ref().and_then(|j| j.images_id) {
-            Some(id) => images::table
-                .filter(images::id.eq(id))
-                .select(Image::as_select())
-                .first(conn)
-                .optional()?,
-            None => None,
-        };
-        let hubsecret: Option<String> = match image.as_ref().and_then(|i| i.repository_id) {
-            Some(id) => repository::table
-                .filter(repository::id.eq(id))
-                .select(repository::hubsecret)
-                .first::<Option<String>>(conn)
-                .optional()?
-                .flatten(),
-            None => None,
-        };
-        inputs.push(TaskInput::new(t, template, image, hubsecret));
-    }
-    let creator = username(conn, pipeline.created_by_fk)?;
-    let creator_secrets: Vec<String> = match pipeline.created_by_fk {
-        Some(uid) => repository::table
-            .filter(repository::created_by_fk.eq(uid))
-            .order(repository::id)
-            .select(repository::hubsecret)
-            .load::<Option<String>>(conn)?
-            .into_iter()
-            .flatten()
-            .filter(|s| !s.is_empty())
-            .collect(),
-        None => Vec::new(),
-    };
-    let runner = runner.map(String::from).unwrap_or_else(|| creator.clone());
-    Ok(
-        CompileInput::new(pipeline, project, inputs, &creator, config, now)
-            .with_runner(&runner)
-            .with_creator_hubsecrets(creator_secrets),
-    )
+    Ok(match runner {
+        Some(r) => input.with_runner(r),
+        None => input,
+    })
 }
 
 /// Loads the compile inputs of many pipelines with a handful of queries (the scheduler
-/// freezes the workflows of thousands of cron runs per tick). Missing pipelines are absent.
+/// freezes the workflows of thousands of cron runs per tick). Missing pipelines, and
+/// pipelines whose project is gone, are absent.
 pub fn load_inputs_bulk(
     conn: &mut MysqlConnection,
     pipeline_ids: &[i32],
