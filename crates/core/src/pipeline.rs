@@ -9,9 +9,7 @@ use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::argo::{
-    CompileConfig, CompileError, CompileInput, ScheduleType, TaskInput, compile_workflow,
-};
+use crate::argo::{CompileConfig, CompileError, CompileInput, TaskInput, compile_workflow};
 use crate::k8s::project::ProjectSettings;
 
 /// Why a pipeline cannot be run.
@@ -193,21 +191,6 @@ pub fn compile(
         run_id: input.run_id.clone(),
         cluster: registry_cluster(settings.cluster.as_deref()),
     })
-}
-
-/// Compiles a cron run of `pipeline_id` for `execution_date` (frozen at planning time).
-pub fn compile_cron_run(
-    conn: &mut MysqlConnection,
-    pipeline_id: i32,
-    execution_date: &str,
-    config: CompileConfig,
-    now: NaiveDateTime,
-    cluster_of: impl Fn(Option<&str>) -> String,
-) -> Result<Compiled, PipelineError> {
-    let input = load_input(conn, pipeline_id, None, config, now)?
-        .with_schedule_type(ScheduleType::Crontab)
-        .with_execution_date(execution_date);
-    compile(&input, cluster_of)
 }
 
 /// Records a manual run on the pipeline row (`pipeline_file`, `pipeline_argo_id`, `run_id`).

@@ -154,15 +154,17 @@ pub fn frozen_run(
     execution_date: &str,
 ) -> (i32, String, String) {
     let registry = ClusterRegistry::from_config(config);
-    let compiled = app_core::pipeline::compile_cron_run(
+    let run_id = app_core::argo::fresh_run_id();
+    let input = app_core::pipeline::load_input(
         conn,
         pipeline_id,
-        execution_date,
+        None,
         CompileConfig::from_config(config),
         chrono::Local::now().naive_local(),
-        |c| registry.cluster_for(c),
     )
-    .unwrap();
+    .unwrap()
+    .for_cron_run(execution_date, Some(&run_id));
+    let compiled = app_core::pipeline::compile(&input, |c| registry.cluster_for(c)).unwrap();
     let file = app_core::json_text::pretty4(&compiled.workflow);
     let id = insert_run(
         conn,

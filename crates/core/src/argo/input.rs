@@ -207,6 +207,18 @@ pub fn fresh_name_suffix() -> String {
     fresh_run_id()[..4].to_string()
 }
 
+/// The workflow name suffix that belongs to a run id: its first 4 alphanumerics,
+/// lower-cased (the first 4 hex of our own run ids); `None` when it has fewer.
+pub fn name_suffix_of(run_id: &str) -> Option<String> {
+    let s: String = run_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .take(4)
+        .collect();
+    (s.len() == 4).then_some(s)
+}
+
 /// The run id of a single-task run pod: `run-<pipeline_id>-<task_id>`.
 pub fn run_pod_run_id(pipeline_id: i32, task_id: i32) -> String {
     format!("run-{pipeline_id}-{task_id}")
@@ -257,6 +269,23 @@ impl CompileInput {
     pub fn with_run_id(mut self, run_id: &str) -> Self {
         self.run_id = run_id.to_string();
         self
+    }
+
+    /// Makes it the input of a cron run: schedule type `crontab`, the scheduled time as
+    /// execution date and, when the run has one, its run id with the workflow name
+    /// suffix taken from that id (so a workflow compiled again for the same run keeps
+    /// its name). The scheduler and the worker both freeze cron runs through this.
+    pub fn for_cron_run(self, execution_date: &str, run_id: Option<&str>) -> Self {
+        let mut input = self
+            .with_schedule_type(ScheduleType::Crontab)
+            .with_execution_date(execution_date);
+        if let Some(rid) = run_id.filter(|r| !r.is_empty()) {
+            input = input.with_run_id(rid);
+            if let Some(suffix) = name_suffix_of(rid) {
+                input = input.with_name_suffix(&suffix);
+            }
+        }
+        input
     }
 
     /// Sets the workflow name suffix.

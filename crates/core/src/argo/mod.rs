@@ -19,7 +19,7 @@ pub use dag::{Dag, DagNode, parse_dag};
 pub use error::CompileError;
 pub use input::{
     CompileConfig, CompileInput, ScheduleType, TaskInput, default_global_env, fresh_debug_run_id,
-    fresh_name_suffix, fresh_run_id, run_pod_run_id,
+    fresh_name_suffix, fresh_run_id, name_suffix_of, run_pod_run_id,
 };
 pub use render::{RenderError, Renderer, python_json_dumps, python_unicode_escape};
 pub use workflow::{compile_workflow, workflow_to_yaml};

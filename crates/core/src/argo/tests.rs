@@ -303,6 +303,31 @@ fn cron_runs_are_labelled_crontab() {
 }
 
 #[test]
+fn cron_run_inputs_keep_the_runs_id_and_name() {
+    let input = worked_example().for_cron_run(
+        "2026-11-30 09:00:00",
+        Some("ab12cd34ef56ab12cd34ef56ab12cd34"),
+    );
+    assert_eq!(input.run_id, "ab12cd34ef56ab12cd34ef56ab12cd34");
+    assert_eq!(input.name_suffix, "ab12");
+    assert_eq!(input.execution_date, "2026-11-30 09:00:00");
+    let wf = compile_workflow(&input).unwrap();
+    assert_eq!(wf["metadata"]["labels"]["schedule_type"], "crontab");
+    assert!(
+        wf["metadata"]["name"].as_str().unwrap().ends_with("-ab12"),
+        "{}",
+        wf["metadata"]["name"]
+    );
+    // a run without a run id keeps the input's own
+    let own = worked_example();
+    let kept = own.clone().for_cron_run("2026-11-30 09:00:00", Some(""));
+    assert_eq!(kept.run_id, own.run_id);
+    assert_eq!(kept.name_suffix, own.name_suffix);
+    assert_eq!(name_suffix_of("AB12cd34").as_deref(), Some("ab12"));
+    assert_eq!(name_suffix_of("a-b"), None);
+}
+
+#[test]
 fn hundred_task_pipeline_compiles() {
     let wf = compile_workflow(&chain_pipeline(100)).unwrap();
     let templates = wf["spec"]["templates"].as_array().unwrap();
