@@ -36,9 +36,42 @@ fn op_name(op: &str) -> &'static str {
     }
 }
 
+/// The related-table choices already read during one `_info` call. The same related
+/// table under the same choice filter is read once, at the largest limit asked for so
+/// far; a smaller limit takes the leading rows (`ORDER BY id DESC` on the primary key
+/// gives the same order at every limit).
+#[derive(Default)]
+pub struct ChoicesCache {
+    entries: Vec<CachedChoices>,
+}
+
+struct CachedChoices {
+    target: String,
+    repr: String,
+    filter: SqlFrag,
+    /// The `LIMIT` the rows were read with.
+    limit: i64,
+    values: Vec<Value>,
+}
+
+impl CachedChoices {
+    fn answers(&self, target: &str, repr: &str, filter: &SqlFrag) -> bool {
+        self.target == target
+            && self.repr == repr
+            && self.filter.sql == filter.sql
+            && self.filter.binds == filter.binds
+    }
+    /// Whether the rows read cover `limit`: read with a limit at least as large, or
+    /// fewer rows came back than the limit (the whole table was read).
+    fn covers(&self, limit: i64) -> bool {
+        limit <= self.limit || (self.values.len() as i64) < self.limit
+    }
+}
+
 /// `[{id, value}]` choices of a related table, narrowed by the view's choice filter.
 pub fn related_values(
     conn: &mut MysqlConnection,
+    cache: &mut ChoicesCache,
     rv: &Resolved<'_>,
     ctx: &Ctx,
     field: &str,
@@ -55,16 +88,48 @@ pub fn related_values(
         .get(field)
         .map(|f| f(ctx))
         .unwrap_or_else(|| SqlFrag::new("1=1", vec![]));
-    let mut binds = filter.binds.clone();
-    binds.push(Bind::Int(limit));
-    let rows = select_rows(
-        conn,
-        meta,
-        &[("__repr__", repr.to_string())],
-        &format!("WHERE {} ORDER BY t.`id` DESC LIMIT ?", filter.sql),
-        &binds,
-    )?;
-    let values: Vec<Value> = rows.iter().map(|r| json!({"id": r.get("id").cloned().unwrap_or(Value::Null), "value": r.get("__repr__").cloned().unwrap_or(Value::Null)})).collect();
+    let pos = cache
+        .entries
+        .iter()
+        .position(|e| e.answers(target, repr, &filter));
+    let entry = match pos {
+        Some(i) if cache.entries[i].covers(limit) => &cache.entries[i],
+        _ => {
+            let mut binds = filter.binds.clone();
+            binds.push(Bind::Int(limit));
+            let rows = select_rows(
+                conn,
+                meta,
+                &[("__repr__", repr.to_string())],
+                &format!("WHERE {} ORDER BY t.`id` DESC LIMIT ?", filter.sql),
+                &binds,
+            )?;
+            let values: Vec<Value> = rows.iter().map(|r| json!({"id": r.get("id").cloned().unwrap_or(Value::Null), "value": r.get("__repr__").cloned().unwrap_or(Value::Null)})).collect();
+            let fresh = CachedChoices {
+                target: target.to_string(),
+                repr: repr.to_string(),
+                filter,
+                limit,
+                values,
+            };
+            match pos {
+                Some(i) => {
+                    cache.entries[i] = fresh;
+                    &cache.entries[i]
+                }
+                None => {
+                    cache.entries.push(fresh);
+                    &cache.entries[cache.entries.len() - 1]
+                }
+            }
+        }
+    };
+    let values: Vec<Value> = entry
+        .values
+        .iter()
+        .take(usize::try_from(limit).unwrap_or(0))
+        .cloned()
+        .collect();
     let n = values.len() as i64;
     Ok((values, n))
 }
@@ -123,6 +188,7 @@ fn merge_override(base: &mut Map<String, Value>, over: &Value) {
 /// The field-info object of one add/edit column (api.md §2.1).
 pub fn field_info(
     conn: &mut MysqlConnection,
+    cache: &mut ChoicesCache,
     rv: &Resolved<'_>,
     ctx: &Ctx,
     name: &str,
@@ -139,7 +205,7 @@ pub fn field_info(
     match rv.resolve(name) {
         ColumnRef::Relation(r) => {
             let (values, count) =
-                related_values(conn, rv, ctx, name, r.target(), FORM_CHOICES_LIMIT)?;
+                related_values(conn, cache, rv, ctx, name, r.target(), FORM_CHOICES_LIMIT)?;
             let required = match r.kind {
                 RelationKind::ManyToOne { fk, .. } => {
                     rv.table.column(fk).map(|c| !c.nullable).unwrap_or(false)
@@ -239,6 +305,7 @@ pub fn field_info(
 /// The add or edit form: field-infos, with expand columns replaced by their sub-fields.
 pub fn form_fields(
     conn: &mut MysqlConnection,
+    cache: &mut ChoicesCache,
     rv: &Resolved<'_>,
     ctx: &Ctx,
     columns: &[String],
@@ -251,13 +318,14 @@ pub fn form_fields(
             out.extend(e.fields.iter().cloned());
             continue;
         }
-        out.push(field_info(conn, rv, ctx, c)?);
+        out.push(field_info(conn, cache, rv, ctx, c)?);
     }
     Ok(out)
 }
 
 fn filter_info(
     conn: &mut MysqlConnection,
+    cache: &mut ChoicesCache,
     rv: &Resolved<'_>,
     ctx: &Ctx,
     name: &str,
@@ -273,7 +341,7 @@ fn filter_info(
     match rv.resolve(name) {
         ColumnRef::Relation(r) => {
             let (values, count) =
-                related_values(conn, rv, ctx, name, r.target(), FILTER_CHOICES_LIMIT)?;
+                related_values(conn, cache, rv, ctx, name, r.target(), FILTER_CHOICES_LIMIT)?;
             f.insert("count".into(), json!(count));
             f.insert("values".into(), Value::Array(values));
             f.insert(
@@ -370,6 +438,13 @@ pub fn build_info(
     let add_columns = rv.add_columns();
     let edit_columns = rv.edit_columns();
     let search_columns = rv.search_columns();
+    // each related table is read once for the whole payload: the search bar's choices
+    // (the largest limit) first, so the forms take theirs from the same rows
+    let mut cache = ChoicesCache::default();
+    let mut filters = Map::new();
+    for c in &search_columns {
+        filters.insert(c.clone(), filter_info(conn, &mut cache, rv, ctx, c)?);
+    }
 
     let mut info = Map::new();
     if let Some(d) = data {
@@ -382,7 +457,7 @@ pub fn build_info(
             let cols = crv.add_columns();
             rel.insert(
                 child.table.to_string(),
-                Value::Array(form_fields(conn, &crv, ctx, &cols)?),
+                Value::Array(form_fields(conn, &mut cache, &crv, ctx, &cols)?),
             );
         }
     }
@@ -481,21 +556,17 @@ pub fn build_info(
     info.insert("label_columns".into(), Value::Object(labels));
     info.insert("show_columns".into(), json!(show_columns));
 
-    let mut filters = Map::new();
-    for c in &search_columns {
-        filters.insert(c.clone(), filter_info(conn, rv, ctx, c)?);
-    }
     info.insert("filters".into(), Value::Object(filters));
     info.insert("show_fieldsets".into(), json!([]));
     info.insert("edit_fieldsets".into(), json!([]));
     info.insert("add_fieldsets".into(), json!([]));
     info.insert(
         "edit_columns".into(),
-        Value::Array(form_fields(conn, rv, ctx, &edit_columns)?),
+        Value::Array(form_fields(conn, &mut cache, rv, ctx, &edit_columns)?),
     );
     info.insert(
         "add_columns".into(),
-        Value::Array(form_fields(conn, rv, ctx, &add_columns)?),
+        Value::Array(form_fields(conn, &mut cache, rv, ctx, &add_columns)?),
     );
     info.insert(
         "user_permissions".into(),
