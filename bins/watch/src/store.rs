@@ -4,7 +4,7 @@
 use app_core::workflow_status::{
     PipelineInfo, RowChange, WorkflowSnapshot, merge_info_json, workflow_row_change,
 };
-use app_models::schema::{ab_user, pipeline, task, workflow};
+use app_models::schema::{pipeline, task, workflow};
 use chrono_tz::Tz;
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
@@ -23,19 +23,10 @@ pub struct PipelineRow {
     pub alert_status: String,
     /// `pipeline.alert_user` (comma list of users).
     pub alert_user: String,
-    /// The creator's username.
-    pub creator: String,
 }
 
-/// id, name, describe, alert_status, alert_user, created_by_fk
-type PipelineColumns = (
-    i32,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i32>,
-);
+/// id, name, describe, alert_status, alert_user
+type PipelineColumns = (i32, String, String, Option<String>, Option<String>);
 
 /// Reads a pipeline; `None` when it does not exist.
 pub fn load_pipeline(conn: &mut MysqlConnection, id: i32) -> QueryResult<Option<PipelineRow>> {
@@ -47,30 +38,18 @@ pub fn load_pipeline(conn: &mut MysqlConnection, id: i32) -> QueryResult<Option<
             pipeline::describe,
             pipeline::alert_status,
             pipeline::alert_user,
-            pipeline::created_by_fk,
         ))
         .first(conn)
         .optional()?;
-    let Some((id, name, describe, alert_status, alert_user, creator_id)) = row else {
-        return Ok(None);
-    };
-    let creator = match creator_id {
-        Some(uid) => ab_user::table
-            .find(uid)
-            .select(ab_user::username)
-            .first::<String>(conn)
-            .optional()?
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    Ok(Some(PipelineRow {
-        id,
-        name,
-        describe,
-        alert_status: alert_status.unwrap_or_default(),
-        alert_user: alert_user.unwrap_or_default(),
-        creator,
-    }))
+    Ok(row.map(
+        |(id, name, describe, alert_status, alert_user)| PipelineRow {
+            id,
+            name,
+            describe,
+            alert_status: alert_status.unwrap_or_default(),
+            alert_user: alert_user.unwrap_or_default(),
+        },
+    ))
 }
 
 /// What [`apply_workflow`] did.
