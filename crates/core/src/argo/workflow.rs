@@ -10,7 +10,9 @@ use super::CompileError;
 use super::dag::parse_dag;
 use super::input::{CompileInput, TaskInput};
 use super::render::python_unicode_escape;
-use super::task::{RunContext, TaskSpec, build_task, gpu_none_env, image_pull_secrets, task_env};
+use super::task::{
+    RunContext, TaskSpec, build_task, env, field_env, gpu_none_env, image_pull_secrets, task_env,
+};
 use crate::k8s::label_value;
 
 fn to_json<T: Serialize>(value: &T) -> Value {
@@ -193,7 +195,7 @@ fn resources(spec: &TaskSpec<'_>) -> Value {
 }
 
 fn env_json(name: &str, value: &str) -> Value {
-    obj([("name", text(name)), ("value", text(value))])
+    to_json(&env(name, value))
 }
 
 fn workflow_env(ctx: &RunContext<'_>, spec: &TaskSpec<'_>) -> Value {
@@ -215,13 +217,7 @@ fn workflow_env(ctx: &RunContext<'_>, spec: &TaskSpec<'_>) -> Value {
         ("K8S_HOST_IP", "status.hostIP"),
         ("K8S_POD_NAME", "metadata.name"),
     ] {
-        vars.push(obj([
-            ("name", text(name)),
-            (
-                "valueFrom",
-                obj([("fieldRef", obj([("fieldPath", text(path))]))]),
-            ),
-        ]));
+        vars.push(to_json(&field_env(name, path)));
     }
     Value::Array(vars)
 }
