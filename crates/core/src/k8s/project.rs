@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::node_selector::project_node_selector;
-use super::volumes::{merge_volume_mounts, mounts_path};
+use super::volumes::merge_volume_mounts;
 use crate::Config;
 
 /// The workspace mount every project gets when nothing mounts `/mnt`.
@@ -125,13 +125,9 @@ impl ProjectSettings {
     }
 
     /// `project.volume_mount`: `expand.volume_mount` plus the workspace PVC at `/mnt`
-    /// when nothing mounts `/mnt`.
+    /// when nothing mounts `/mnt` (the merge keeps the first entry of each mount path).
     pub fn volume_mount(&self) -> String {
-        if mounts_path(&self.volume_mount_raw, "/mnt") {
-            merge_volume_mounts(&self.volume_mount_raw, "")
-        } else {
-            merge_volume_mounts(&self.volume_mount_raw, DEFAULT_WORKSPACE_MOUNT)
-        }
+        merge_volume_mounts(&self.volume_mount_raw, DEFAULT_WORKSPACE_MOUNT)
     }
 
     /// The namespaces after the `expand.namespace` overrides.

@@ -347,12 +347,6 @@ pub fn merge_volume_mounts(a: &str, b: &str) -> String {
     out.join(",")
 }
 
-/// Whether a volume-mount string mounts something at `path` (trailing `/` ignored).
-pub fn mounts_path(spec: &str, path: &str) -> bool {
-    let path = path.trim_end_matches('/');
-    split_entries(spec).any(|e| entry_mount_path(e) == Some(path))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,7 +443,14 @@ mod tests {
         );
         assert_eq!(merge_volume_mounts("", "a(pvc):/a"), "a(pvc):/a");
         assert_eq!(merge_volume_mounts("junk,junk", ""), "junk");
-        assert!(mounts_path("x(pvc):/mnt/,y(pvc):/y", "/mnt"));
-        assert!(!mounts_path("x(pvc):/mnt2", "/mnt"));
+        // a later entry at a taken mount path (trailing `/` ignored) is dropped
+        assert_eq!(
+            merge_volume_mounts("x(pvc):/mnt/,y(pvc):/y", "w(pvc):/mnt"),
+            "x(pvc):/mnt/,y(pvc):/y"
+        );
+        assert_eq!(
+            merge_volume_mounts("x(pvc):/mnt2", "w(pvc):/mnt"),
+            "x(pvc):/mnt2,w(pvc):/mnt"
+        );
     }
 }
