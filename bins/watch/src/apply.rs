@@ -66,6 +66,9 @@ pub async fn apply(
     cluster: &str,
     snap: &Arc<WorkflowSnapshot>,
 ) -> Result<Outcome, ApplyError> {
+    if snap.pipeline_id.is_none() {
+        return Ok(Outcome::Ignored);
+    }
     let tz = state.config.schedule.time_zone;
     let now = app_core::time_string_now(tz);
     let (c, s) = (cluster.to_string(), snap.clone());

@@ -100,19 +100,20 @@ pub fn apply_workflow(
     tz: Tz,
     now: &str,
 ) -> QueryResult<Option<Applied>> {
-    conn.transaction(|conn| apply_in_transaction(conn, cluster, snap, tz, now))
+    let Some(pid) = snap.pipeline_id else {
+        return Ok(None);
+    };
+    conn.transaction(|conn| apply_in_transaction(conn, cluster, snap, pid, tz, now))
 }
 
 fn apply_in_transaction(
     conn: &mut MysqlConnection,
     cluster: &str,
     snap: &WorkflowSnapshot,
+    pid: i32,
     tz: Tz,
     now: &str,
 ) -> QueryResult<Option<Applied>> {
-    let Some(pid) = snap.pipeline_id else {
-        return Ok(None);
-    };
     let Some(pipeline) = load_pipeline(conn, pid)? else {
         return Ok(None);
     };

@@ -126,8 +126,36 @@ async fn shard(state: Arc<WatchState>, cluster: String, mut rx: mpsc::Receiver<D
     }
 }
 
+/// The `pipeline-id` label as `WorkflowSnapshot::pipeline_id` reads it.
+fn pipeline_id(obj: &DynamicObject) -> Option<i32> {
+    obj.metadata
+        .labels
+        .as_ref()?
+        .get("pipeline-id")?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn ignored(state: &WatchState, cluster: &str) {
+    state.metrics.inc(
+        "watch_events_ignored_total",
+        "Workflow events of workflows without a pipeline",
+        &[("cluster", cluster)],
+    );
+}
+
 /// Applies an event, retrying transient failures with backoff until shutdown.
 pub async fn apply_until_done(state: &Arc<WatchState>, cluster: &str, obj: DynamicObject) {
+    if obj.metadata.name.is_none() || obj.metadata.namespace.is_none() {
+        tracing::warn!(%cluster, "a workflow without name or namespace");
+        return;
+    }
+    // not a cube-studio workflow: nothing to serialise, snapshot or look up
+    if pipeline_id(&obj).is_none() {
+        ignored(state, cluster);
+        return;
+    }
     let tz = state.config.schedule.time_zone;
     let json = match serde_json::to_value(&obj) {
         Ok(v) => v,
@@ -146,11 +174,7 @@ pub async fn apply_until_done(state: &Arc<WatchState>, cluster: &str, obj: Dynam
     loop {
         match apply::apply(state, cluster, &snap).await {
             Ok(Outcome::Ignored) => {
-                state.metrics.inc(
-                    "watch_events_ignored_total",
-                    "Workflow events of workflows without a pipeline",
-                    &[("cluster", cluster)],
-                );
+                ignored(state, cluster);
                 return;
             }
             Ok(Outcome::Applied(_)) => {
