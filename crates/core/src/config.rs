@@ -353,12 +353,6 @@ impl Config {
                 .clamp(1000, 10_000_000),
         })
     }
-
-    /// The configured cluster of that name, else the home cluster.
-    pub fn cluster(&self, name: Option<&str>) -> Option<&ClusterConfig> {
-        name.and_then(|n| self.clusters.get(n))
-            .or_else(|| self.clusters.get(&self.environment))
-    }
 }
 
 #[cfg(test)]

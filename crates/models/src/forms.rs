@@ -361,25 +361,6 @@ pub struct NewRun {
     pub status: Option<String>,
 }
 
-#[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = workflow)]
-pub struct NewWorkflow {
-    pub name: Option<String>,
-    pub cluster: Option<String>,
-    pub namespace: Option<String>,
-    pub create_time: Option<String>,
-    pub change_time: Option<String>,
-    pub status: Option<String>,
-    pub annotations: Option<String>,
-    pub labels: Option<String>,
-    pub spec: Option<String>,
-    pub status_more: Option<String>,
-    pub username: Option<String>,
-    pub info_json: Option<String>,
-    pub add_row_time: Option<NaiveDateTime>,
-    pub foreign_key: Option<String>,
-}
-
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = logs)]
 pub struct NewLog {

@@ -66,22 +66,12 @@ impl ClusterRegistry {
         self.clusters.keys().cloned().collect()
     }
 
-    /// The home cluster (`ENVIRONMENT`).
-    pub fn home(&self) -> &str {
-        &self.home
-    }
-
     /// The name of the cluster a project deploys to: `expand.cluster` if configured, else home.
     pub fn cluster_for(&self, requested: Option<&str>) -> String {
         match requested {
             Some(n) if self.clusters.contains_key(n) => n.to_string(),
             _ => self.home.clone(),
         }
-    }
-
-    /// The configuration of a cluster.
-    pub fn config(&self, name: &str) -> Option<&ClusterConfig> {
-        self.clusters.get(name).map(|h| &h.config)
     }
 
     /// The client of a cluster, built on first use.

@@ -144,15 +144,6 @@ impl ProjectSettings {
         }
         ns
     }
-
-    /// The name of the project's cluster: `CLUSTERS[cluster].NAME` when that key is
-    /// configured, else the home cluster's.
-    pub fn cluster_name(&self, config: &Config) -> String {
-        config
-            .cluster(self.cluster.as_deref())
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| config.environment.clone())
-    }
 }
 
 #[cfg(test)]
@@ -204,18 +195,5 @@ mod tests {
             s.volume_mount(),
             "arch(pvc):/archives,kubeflow-user-workspace(pvc):/mnt"
         );
-    }
-
-    #[test]
-    fn cluster_name_falls_back_to_home() {
-        let config = Config::from_lookup(&|k| match k {
-            "CLUSTERS" => Some(r#"{"dev":{"NAME":"dev"},"gpu1":{"NAME":"gpu-one"}}"#.into()),
-            _ => None,
-        })
-        .unwrap();
-        let s = ProjectSettings::parse(Some(r#"{"cluster":"gpu1"}"#));
-        assert_eq!(s.cluster_name(&config), "gpu-one");
-        let s = ProjectSettings::parse(Some(r#"{"cluster":"nope"}"#));
-        assert_eq!(s.cluster_name(&config), "dev");
     }
 }
