@@ -682,3 +682,122 @@ async fn login_logout_userinfo_and_front_end() {
     assert_eq!(r.status, 302);
     assert!(r.cookies().iter().any(|c| c.starts_with("session=;")));
 }
+
+#[actix_web::test]
+async fn users_and_roles_lists_print_each_rows_roles_and_permissions() {
+    let app = TestApp::new();
+    let gamma = app.add_user("gamma1");
+    let both = app.add_user("both1");
+    app.exec(&format!(
+        "INSERT INTO ab_user_role (user_id, role_id) SELECT {both}, id FROM ab_role WHERE name='Admin'"
+    ));
+    let roles_in_id_order = |user: i64| -> String {
+        let names: Vec<String> = ["Admin", "Gamma"]
+            .into_iter()
+            .filter(|r| {
+                app.scalar(&format!(
+                    "SELECT COUNT(*) AS n FROM ab_user_role ur JOIN ab_role r ON r.id = ur.role_id WHERE ur.user_id = {user} AND r.name = '{r}'"
+                )) > 0
+            })
+            .map(String::from)
+            .collect();
+        let mut by_id: Vec<(i64, String)> = names
+            .into_iter()
+            .map(|n| {
+                let id = app.scalar(&format!(
+                    "SELECT CAST(id AS SIGNED) AS n FROM ab_role WHERE name = '{n}'"
+                ));
+                (id, n)
+            })
+            .collect();
+        by_id.sort();
+        format!(
+            "[{}]",
+            by_id
+                .into_iter()
+                .map(|(_, n)| n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+
+    // every user row has its own roles, in role-id order
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            format!(
+                "/users/api/?{}",
+                form_data(&json!({"page": 0, "page_size": 100}))
+            )
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rows = r.body["result"]["data"].as_array().unwrap();
+    let html_of = |name: &str| {
+        rows.iter()
+            .find(|d| d["username"] == json!(name))
+            .unwrap_or_else(|| panic!("{name} listed"))["roles_html"]
+            .clone()
+    };
+    assert_eq!(html_of("gamma1"), json!(roles_in_id_order(gamma)));
+    assert_eq!(html_of("gamma1"), json!("[Gamma]"));
+    assert_eq!(html_of("both1"), json!(roles_in_id_order(both)));
+    assert_eq!(
+        html_of("both1").as_str().unwrap().matches(", ").count(),
+        1,
+        "two roles"
+    );
+
+    // every role row has its own permissions, `[perm on view]` by permission name, then view id
+    let r = send(
+        &svc,
+        req!(
+            app,
+            get,
+            format!(
+                "/roles/api/?{}",
+                form_data(&json!({"page": 0, "page_size": 100}))
+            )
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rows = r.body["result"]["data"].as_array().unwrap();
+    assert_eq!(
+        rows.len() as i64,
+        app.scalar("SELECT COUNT(*) AS n FROM ab_role")
+    );
+    let text = |sql: &str| -> String {
+        #[derive(diesel::QueryableByName)]
+        struct T {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            t: String,
+        }
+        use diesel::RunQueryDsl;
+        let mut conn = app.db.conn();
+        diesel::sql_query("SET SESSION group_concat_max_len = 1048576")
+            .execute(&mut conn)
+            .unwrap();
+        let found: Vec<T> = diesel::sql_query(sql).load(&mut conn).unwrap();
+        found.into_iter().next().map(|t| t.t).unwrap_or_default()
+    };
+    for row in rows {
+        let name = row["name"].as_str().unwrap();
+        let expected = text(&format!(
+            "SELECT COALESCE(GROUP_CONCAT(CONCAT('[', p.name, ' on ', v.name, ']') ORDER BY p.name, v.id SEPARATOR ',\n'), '') AS t \
+             FROM ab_role r LEFT JOIN ab_permission_view_role pvr ON pvr.role_id = r.id \
+             LEFT JOIN ab_permission_view pv ON pv.id = pvr.permission_view_id LEFT JOIN ab_permission p ON p.id = pv.permission_id \
+             LEFT JOIN ab_view_menu v ON v.id = pv.view_menu_id WHERE r.name = '{name}'"
+        ));
+        assert_eq!(row["permissions_html"], json!(expected), "{name}");
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r["permissions_html"].as_str().unwrap().contains(",\n")),
+        "some role has several permissions"
+    );
+}

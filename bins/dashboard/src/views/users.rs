@@ -1,6 +1,7 @@
 //! Users (`/users/api`), roles (`/roles/api`), the user centre (`/userinfo/api`) and
 //! the audit log (`/log_modelview/api`).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
@@ -14,45 +15,75 @@ use crate::engine::routes::blocking;
 use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
 use crate::engine::view::{ModelView, Property, Row, ViewHooks, cols};
 
+/// `owner id → texts` for the rows' ids in one query: `sql` selects `owner` (INT) and
+/// `text` with `{ids}` standing for the `IN` list, ordered as each owner's list reads.
+fn texts_by_owner(
+    conn: &mut MysqlConnection,
+    sql: &str,
+    rows: &[Row],
+) -> Result<BTreeMap<i64, Vec<String>>, ApiError> {
+    #[derive(diesel::QueryableByName)]
+    struct T {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        owner: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        text: String,
+    }
+    let ids: BTreeSet<i64> = rows
+        .iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_i64))
+        .collect();
+    let mut out: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let marks = vec!["?"; ids.len()].join(",");
+    let mut q = diesel::sql_query(sql.replace("{ids}", &marks)).into_boxed();
+    for i in &ids {
+        q = q.bind::<diesel::sql_types::BigInt, _>(*i);
+    }
+    let found: Vec<T> = diesel::RunQueryDsl::load(q, conn)?;
+    for t in found {
+        out.entry(t.owner as i64).or_default().push(t.text);
+    }
+    Ok(out)
+}
+
+/// The texts of row `r` from [`texts_by_owner`].
+fn texts_of<'a>(by_owner: &'a BTreeMap<i64, Vec<String>>, r: &Row) -> &'a [String] {
+    r.get("id")
+        .and_then(Value::as_i64)
+        .and_then(|id| by_owner.get(&id))
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
 fn roles_html(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+    // the role names of each user in role-id order (as `app_models::queries::user_roles`)
+    let roles = texts_by_owner(
+        conn,
+        "SELECT ur.user_id AS owner, r.name AS text FROM ab_user_role ur \
+         JOIN ab_role r ON r.id = ur.role_id WHERE ur.user_id IN ({ids}) ORDER BY ur.user_id, r.id",
+        rows,
+    )?;
     for r in rows.iter_mut() {
-        let id = r.get("id").and_then(Value::as_i64).unwrap_or(0);
-        let roles = app_models::queries::user_roles(conn, id as i32)?;
-        r.insert(
-            "roles_html".into(),
-            json!(format!("[{}]", roles.join(", "))),
-        );
+        let html = format!("[{}]", texts_of(&roles, r).join(", "));
+        r.insert("roles_html".into(), json!(html));
     }
     Ok(())
 }
 
 fn permissions_html(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
-    #[derive(diesel::QueryableByName)]
-    struct P {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        p: String,
-    }
+    let perms = texts_by_owner(
+        conn,
+        "SELECT pvr.role_id AS owner, CONCAT('[', p.name, ' on ', v.name, ']') AS text FROM ab_permission_view_role pvr \
+         JOIN ab_permission_view pv ON pv.id = pvr.permission_view_id JOIN ab_permission p ON p.id = pv.permission_id \
+         JOIN ab_view_menu v ON v.id = pv.view_menu_id WHERE pvr.role_id IN ({ids}) ORDER BY pvr.role_id, p.name, v.id",
+        rows,
+    )?;
     for r in rows.iter_mut() {
-        let id = r.get("id").and_then(Value::as_i64).unwrap_or(0);
-        let found: Vec<P> = diesel::RunQueryDsl::load(
-            diesel::sql_query(
-                "SELECT CONCAT('[', p.name, ' on ', v.name, ']') AS p FROM ab_permission_view_role pvr \
-                 JOIN ab_permission_view pv ON pv.id = pvr.permission_view_id JOIN ab_permission p ON p.id = pv.permission_id \
-                 JOIN ab_view_menu v ON v.id = pv.view_menu_id WHERE pvr.role_id = ? ORDER BY p.name, v.id",
-            )
-            .bind::<diesel::sql_types::BigInt, _>(id),
-            conn,
-        )?;
-        r.insert(
-            "permissions_html".into(),
-            json!(
-                found
-                    .into_iter()
-                    .map(|p| p.p)
-                    .collect::<Vec<_>>()
-                    .join(",\n")
-            ),
-        );
+        let html = texts_of(&perms, r).join(",\n");
+        r.insert("permissions_html".into(), json!(html));
     }
     Ok(())
 }
