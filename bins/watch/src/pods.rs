@@ -62,14 +62,7 @@ pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client
 }
 
 async fn on_pod(state: &WatchState, cluster: &str, pod: &Pod) {
-    let json = match serde_json::to_value(pod) {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(%cluster, error = %e, "cannot read a pod");
-            return;
-        }
-    };
-    let Some(reason) = pod_crash(&json) else {
+    let Some(reason) = pod.status.as_ref().and_then(pod_crash) else {
         return;
     };
     let labels = pod.metadata.labels.clone().unwrap_or_default();

@@ -106,14 +106,8 @@ async fn on_object(
     obj: &DynamicObject,
     last: &mut HashMap<(String, String), String>,
 ) {
-    let json = match serde_json::to_value(obj) {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(%cluster, kind = kind.plural, error = %e, "cannot read a training job");
-            return;
-        }
-    };
-    let status = training_status(kind.group, &json);
+    // `data` is the object without its metadata: the `status` training_status reads
+    let status = training_status(kind.group, &obj.data);
     let ns = obj.metadata.namespace.clone().unwrap_or_default();
     let name = obj.metadata.name.clone().unwrap_or_default();
     let key = (ns.clone(), name.clone());

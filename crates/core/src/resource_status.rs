@@ -1,6 +1,7 @@
 //! Status of the other objects the watcher follows (kubernetes.md §7 `get_crd_status`,
 //! orchestration.md §5.2): training-job custom resources and inference pods.
 
+use k8s_openapi::api::core::v1::PodStatus;
 use serde_json::Value;
 
 /// The status of a training job: Volcano jobs (`batch.volcano.sh`) use
@@ -33,30 +34,24 @@ pub fn is_training_final(status: &str) -> bool {
     )
 }
 
-/// Why a serving pod counts as crashed, if it does: a container in `CrashLoopBackOff`, or
-/// terminated while the pod itself is still meant to run (phase `Pending`/`Running`;
-/// finished pods of jobs are not crashes).
-pub fn pod_crash(pod: &Value) -> Option<String> {
-    let phase = pod
-        .pointer("/status/phase")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+/// Why a serving pod counts as crashed, if it does, from its `.status`: a container in
+/// `CrashLoopBackOff`, or terminated while the pod itself is still meant to run (phase
+/// `Pending`/`Running`; finished pods of jobs are not crashes).
+pub fn pod_crash(status: &PodStatus) -> Option<String> {
+    let phase = status.phase.as_deref().unwrap_or("");
     if !matches!(phase, "Pending" | "Running" | "") {
         return None;
     }
-    let statuses = pod
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array)?;
-    for cs in statuses {
-        if cs.pointer("/state/waiting/reason").and_then(Value::as_str) == Some("CrashLoopBackOff") {
+    for cs in status.container_statuses.as_ref()? {
+        let Some(state) = cs.state.as_ref() else {
+            continue;
+        };
+        if state.waiting.as_ref().and_then(|w| w.reason.as_deref()) == Some("CrashLoopBackOff") {
             return Some("CrashLoopBackOff".into());
         }
-        if let Some(t) = cs.pointer("/state/terminated") {
-            let reason = t
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("terminated");
-            let code = t.get("exitCode").and_then(Value::as_i64).unwrap_or(0);
+        if let Some(t) = state.terminated.as_ref() {
+            let reason = t.reason.as_deref().unwrap_or("terminated");
+            let code = t.exit_code;
             return Some(format!("terminated ({reason}, exit code {code})"));
         }
     }
@@ -82,23 +77,29 @@ mod tests {
         assert!(!is_training_final("Running"));
     }
 
+    /// `pod_crash` of the `.status` of a pod given as JSON.
+    fn crash(pod: Value) -> Option<String> {
+        let status: PodStatus = serde_json::from_value(pod["status"].clone()).unwrap();
+        pod_crash(&status)
+    }
+
     #[test]
     fn crashes() {
         let running = json!({"status": {"phase": "Running", "containerStatuses": [
             {"state": {"running": {}}}]}});
-        assert_eq!(pod_crash(&running), None);
+        assert_eq!(crash(running), None);
         let loop_ = json!({"status": {"phase": "Running", "containerStatuses": [
             {"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
-        assert_eq!(pod_crash(&loop_).as_deref(), Some("CrashLoopBackOff"));
+        assert_eq!(crash(loop_).as_deref(), Some("CrashLoopBackOff"));
         let term = json!({"status": {"phase": "Running", "containerStatuses": [
             {"state": {"terminated": {"reason": "Error", "exitCode": 137}}}]}});
         assert_eq!(
-            pod_crash(&term).as_deref(),
+            crash(term).as_deref(),
             Some("terminated (Error, exit code 137)")
         );
         let done = json!({"status": {"phase": "Succeeded", "containerStatuses": [
             {"state": {"terminated": {"reason": "Completed", "exitCode": 0}}}]}});
-        assert_eq!(pod_crash(&done), None);
-        assert_eq!(pod_crash(&json!({"status": {"phase": "Pending"}})), None);
+        assert_eq!(crash(done), None);
+        assert_eq!(crash(json!({"status": {"phase": "Pending"}})), None);
     }
 }
