@@ -30,8 +30,5 @@ pub use config::Config;
 
 /// Now in `tz`, as cube-studio stores times in string columns (`%Y-%m-%d %H:%M:%S`).
 pub fn time_string_now(tz: chrono_tz::Tz) -> String {
-    chrono::Utc::now()
-        .with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    app_models::time::format_time(chrono::Utc::now().with_timezone(&tz).naive_local())
 }

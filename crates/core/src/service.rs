@@ -12,6 +12,7 @@ use crate::database::{wait_for_database, with_conn};
 use crate::metrics::Metrics;
 use crate::ops_server::serve_ops;
 use crate::redis_conn::wait_for_redis;
+use crate::retry::Backoff;
 use crate::shutdown::{Shutdown, ShutdownTrigger, shutdown_channel, shutdown_signal};
 
 /// A dependency's name and whether it is up.
@@ -125,6 +126,12 @@ impl ServiceFrame {
     }
 }
 
+/// Between probes while a dependency is down: 2, 4, 8, then 16 s.
+const PROBE_BACKOFF: Backoff = Backoff {
+    initial: std::time::Duration::from_secs(2),
+    max: std::time::Duration::from_secs(16),
+};
+
 /// The loop behind [`ServiceFrame::connect`]: `SELECT 1` and `PING`, flags up or down,
 /// one warning per failed probe and one line when a dependency is back.
 async fn probe_dependencies(
@@ -173,11 +180,11 @@ async fn probe_dependencies(
             }
         }
         let worst = failures[0].max(failures[1]);
-        let wait = std::time::Duration::from_secs(if worst == 0 {
-            5
+        let wait = if worst == 0 {
+            std::time::Duration::from_secs(5)
         } else {
-            2u64.pow(worst.min(4))
-        });
+            PROBE_BACKOFF.delay(worst - 1)
+        };
         if shutdown.sleep(wait).await {
             break;
         }

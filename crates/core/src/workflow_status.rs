@@ -20,8 +20,8 @@ use crate::json_text::pretty4;
 pub const FINAL_STATUSES: [&str; 3] = ["Succeeded", "Failed", "Error"];
 /// The status the application writes when it deletes a workflow.
 pub const DELETED: &str = "Deleted";
-/// The format of the string time columns.
-pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+/// The format of the string time columns (defined with the schema, in app-models).
+pub use app_models::time::TIME_FORMAT;
 
 /// True for `Succeeded`, `Failed` and `Error`.
 pub fn is_final(status: &str) -> bool {

@@ -249,7 +249,7 @@ impl CompileInput {
             creator_hubsecrets: Vec::new(),
             config,
             now,
-            execution_date: now.format("%Y-%m-%d %H:%M:%S").to_string(),
+            execution_date: app_models::time::format_time(now),
             run_id: fresh_run_id(),
             name_suffix: fresh_name_suffix(),
             labels: vec![(

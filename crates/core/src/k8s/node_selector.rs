@@ -146,8 +146,7 @@ pub fn parse_node_selector(s: &str) -> NodePlacement {
                 .filter(|v| !v.is_empty())
                 .map(String::from)
                 .collect();
-            placement.node_selector.retain(|(k, _)| k != key);
-            placement.required.retain(|(k, _)| k != key);
+            placement.remove(key);
             placement.required.push((key.to_string(), values));
         } else {
             placement.set(key, value);
