@@ -160,8 +160,8 @@ impl Store {
             ));
         }
         let new = match sub {
-            Sub::Main => keep_status(body, &existing),
-            Sub::Status => take_status(existing.clone(), &body),
+            Sub::Main => with_status_of(body, &existing),
+            Sub::Status => with_status_of(existing.clone(), &body),
         };
         self.commit(gvr, &nk, name, existing, new, dry_run)
     }
@@ -205,8 +205,8 @@ impl Store {
             ));
         }
         let new = match sub {
-            Sub::Main => keep_status(doc, &existing),
-            Sub::Status => take_status(existing.clone(), &doc),
+            Sub::Main => with_status_of(doc, &existing),
+            Sub::Status => with_status_of(existing.clone(), &doc),
         };
         self.commit(gvr, &nk, name, existing, new, dry_run)
             .map(|o| (o, false))
@@ -436,10 +436,11 @@ impl Store {
     }
 }
 
-/// `body` with the stored status (a write to the object does not change its status).
-fn keep_status(mut body: Value, existing: &Value) -> Value {
-    if let Some(map) = body.as_object_mut() {
-        match existing.get("status") {
+/// `target` with the status of `source` (or none when `source` has none). A write to
+/// the object keeps the stored status; a write to `/status` takes only the new status.
+fn with_status_of(mut target: Value, source: &Value) -> Value {
+    if let Some(map) = target.as_object_mut() {
+        match source.get("status") {
             Some(s) => {
                 map.insert("status".into(), s.clone());
             }
@@ -448,22 +449,7 @@ fn keep_status(mut body: Value, existing: &Value) -> Value {
             }
         }
     }
-    body
-}
-
-/// `existing` with the status of `body` (a write to `/status`).
-fn take_status(mut existing: Value, body: &Value) -> Value {
-    if let Some(map) = existing.as_object_mut() {
-        match body.get("status") {
-            Some(s) => {
-                map.insert("status".into(), s.clone());
-            }
-            None => {
-                map.remove("status");
-            }
-        }
-    }
-    existing
+    target
 }
 
 /// The object without metadata and status, to tell spec changes.
