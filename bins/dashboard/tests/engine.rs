@@ -801,3 +801,83 @@ async fn users_and_roles_lists_print_each_rows_roles_and_permissions() {
         "some role has several permissions"
     );
 }
+
+#[actix_web::test]
+async fn user_centre_refuses_a_short_password_like_the_user_views() {
+    let app = TestApp::new();
+    let id = app.add_user("short1");
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let password_and_nickname = || {
+        #[derive(diesel::QueryableByName)]
+        struct U {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            password: String,
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+            nickname: Option<String>,
+        }
+        use diesel::RunQueryDsl;
+        let found: Vec<U> = diesel::sql_query(format!(
+            "SELECT password, nickname FROM ab_user WHERE id = {id}"
+        ))
+        .load(&mut app.db.conn())
+        .unwrap();
+        let u = found.into_iter().next().unwrap();
+        (u.password, u.nickname)
+    };
+    let post = |body: Value| {
+        test::TestRequest::post()
+            .uri("/userinfo/api/current/userinfo")
+            .insert_header(("Authorization", app.auth("short1")))
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(body.to_string())
+    };
+    let before = password_and_nickname();
+
+    // three characters: refused with a JSON error, nothing written
+    let r = send(
+        &svc,
+        post(json!({"nickname": "changed", "password": "abc"})),
+    )
+    .await;
+    assert!((400..500).contains(&r.status), "{}: {}", r.status, r.body);
+    assert_eq!(r.body["status"], json!(1), "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("at least 4 characters"),
+        "{}",
+        r.body
+    );
+    assert_eq!(password_and_nickname(), before);
+
+    // the same minimum as /users/api
+    let r = send(
+        &svc,
+        req!(
+            app,
+            put,
+            format!("/users/api/{id}"),
+            json!({"password": "abc"})
+        ),
+    )
+    .await;
+    assert!((400..500).contains(&r.status), "{}: {}", r.status, r.body);
+    assert_eq!(password_and_nickname(), before);
+
+    // four characters are enough: the password is stored hashed
+    let r = send(
+        &svc,
+        post(json!({"nickname": "changed", "password": "abcd"})),
+    )
+    .await;
+    assert_eq!(
+        r.body,
+        json!({"status": 0, "message": "修正完成", "result": {}})
+    );
+    let (password, nickname) = password_and_nickname();
+    assert_eq!(nickname.as_deref(), Some("changed"));
+    assert_ne!(password, before.0);
+    assert!(app_core::password::is_hash(&password));
+    assert!(app_core::password::verify_password(&password, "abcd"));
+}

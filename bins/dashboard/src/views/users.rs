@@ -88,21 +88,34 @@ fn permissions_html(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Re
     Ok(())
 }
 
+/// What to store for a submitted password: nothing when it is empty (the current one
+/// stays), a werkzeug hash as it is, otherwise the hash of a password of at least 4
+/// characters. Shared by the user views and the user centre.
+fn stored_password(p: &str) -> Result<Option<String>, ApiError> {
+    if p.is_empty() {
+        return Ok(None);
+    }
+    if app_core::password::is_hash(p) {
+        return Ok(Some(p.to_string()));
+    }
+    if p.chars().count() < 4 {
+        return Err(ApiError::unprocessable(
+            "password must have at least 4 characters",
+        ));
+    }
+    Ok(Some(app_core::password::hash_password(p)))
+}
+
 /// Hashes a password field unless it already is a werkzeug hash.
 fn hash_field(values: &mut Row) -> Result<(), ApiError> {
     if let Some(Value::String(p)) = values.get("password") {
-        if p.is_empty() {
-            values.remove("password");
-        } else if !app_core::password::is_hash(p) {
-            if p.chars().count() < 4 {
-                return Err(ApiError::unprocessable(
-                    "password must have at least 4 characters",
-                ));
+        match stored_password(p)? {
+            None => {
+                values.remove("password");
             }
-            values.insert(
-                "password".into(),
-                json!(app_core::password::hash_password(p)),
-            );
+            Some(stored) => {
+                values.insert("password".into(), json!(stored));
+            }
         }
     }
     Ok(())
@@ -439,15 +452,10 @@ pub async fn update_userinfo(
             }
         }
         if let Some(Value::String(p)) = req.get("password")
-            && !p.is_empty()
+            && let Some(stored) = stored_password(p)?
         {
-            let hashed = if app_core::password::is_hash(p) {
-                p.clone()
-            } else {
-                app_core::password::hash_password(p)
-            };
             sets.push("`password` = ?".into());
-            binds.push(Bind::Text(hashed));
+            binds.push(Bind::Text(stored));
         }
         if let Some(Value::String(email)) = req.get("email")
             && count(
