@@ -1,17 +1,18 @@
 //! The HTTP server: migrations, state, app, graceful stop.
 
-use actix_web::middleware::{Compress, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::middleware::Compress;
+use actix_web::{HttpServer, web};
 use app_core::Config;
 use app_core::database::{wait_for_database, with_conn};
 
-use crate::app::{AppState, configure, error_shaper, limits};
-use crate::auth::middleware::authenticate;
+use crate::app::AppState;
 
 /// Builds the actix `App` of the dashboard (used by the server and by tests).
+/// An optional second argument is a middleware wrapped innermost, inside authentication
+/// and error shaping (the server passes `Compress`).
 #[macro_export]
 macro_rules! dashboard_app {
-    ($state:expr) => {{
+    ($state:expr $(, $inner:expr)? $(,)?) => {{
         let state: actix_web::web::Data<$crate::app::AppState> = $state;
         let (payload, json, query, path) = $crate::app::limits(state.config.max_body_bytes);
         actix_web::App::new()
@@ -20,6 +21,7 @@ macro_rules! dashboard_app {
             .app_data(json)
             .app_data(query)
             .app_data(path)
+            $(.wrap($inner))?
             .wrap(actix_web::middleware::from_fn(
                 $crate::auth::middleware::authenticate,
             ))
@@ -47,24 +49,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state =
         web::Data::new(tokio::task::spawn_blocking(move || AppState::build(p2, config)).await??);
     tracing::info!(%addr, views = state.views.len(), "dashboard listening");
-    HttpServer::new(move || {
-        let (payload, json, query, path) = limits(state.config.max_body_bytes);
-        App::new()
-            .app_data(state.clone())
-            .app_data(payload)
-            .app_data(json)
-            .app_data(query)
-            .app_data(path)
-            .wrap(Compress::default())
-            .wrap(from_fn(authenticate))
-            .wrap(error_shaper())
-            .configure(|cfg| configure(cfg, &state))
-    })
-    .workers(workers)
-    .shutdown_timeout(10)
-    .bind(&addr)?
-    .run()
-    .await?;
+    // the tests' app, with responses compressed
+    HttpServer::new(move || crate::dashboard_app!(state.clone(), Compress::default()))
+        .workers(workers)
+        .shutdown_timeout(10)
+        .bind(&addr)?
+        .run()
+        .await?;
     tracing::info!("dashboard stopped");
     Ok(())
 }
