@@ -26,9 +26,6 @@ pub enum SqlKind {
 }
 
 impl SqlKind {
-    pub fn is_numeric(self) -> bool {
-        matches!(self, SqlKind::Int | SqlKind::BigInt | SqlKind::Float)
-    }
     pub fn is_stringy(self) -> bool {
         matches!(self, SqlKind::String | SqlKind::Text)
     }

@@ -154,11 +154,6 @@ fn fix_types(table: &TableMeta, mut row: Map<String, Value>) -> Map<String, Valu
     row
 }
 
-/// `LAST_INSERT_ID()` of this connection.
-pub fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i64> {
-    count(conn, "SELECT CAST(LAST_INSERT_ID() AS SIGNED) AS n", &[])
-}
-
 /// Escapes `%`, `_` and `\` for a LIKE pattern.
 pub fn like_escape(v: &str) -> String {
     v.replace('\\', "\\\\")

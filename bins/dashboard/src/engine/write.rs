@@ -350,7 +350,7 @@ pub fn insert_row(
         vec!["?"; cols.len()].join(", ")
     );
     execute(conn, &sql, &binds)?;
-    Ok(super::sql::last_insert_id(conn)?)
+    Ok(i64::from(app_models::queries::last_insert_id(conn)?))
 }
 
 /// `UPDATE` the given values of row `id`.

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Ctx;
 use crate::engine::response::ApiError;
-use crate::engine::sql::{Bind, SqlFrag, execute, select_rows};
+use crate::engine::sql::{Bind, SqlFrag, execute};
 use crate::engine::view::{ActionDef, ModelView, Row, ViewHooks, cols};
 
 /// Only admins write templates; everyone else sees released ones.
@@ -343,18 +343,4 @@ pub fn views() -> Vec<ModelView> {
     }];
     v.hooks = Arc::new(JobTemplateHooks);
     vec![v]
-}
-
-/// Loads a template row by id (used by the pipeline views).
-#[allow(dead_code)]
-pub fn template_row(
-    conn: &mut MysqlConnection,
-    schema: &crate::engine::meta::TableMeta,
-    id: i64,
-) -> Result<Option<Row>, ApiError> {
-    Ok(
-        select_rows(conn, schema, &[], "WHERE t.`id` = ?", &[Bind::Int(id)])?
-            .into_iter()
-            .next(),
-    )
 }

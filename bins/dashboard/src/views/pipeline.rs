@@ -434,7 +434,7 @@ pub fn copy_pipeline(conn: &mut MysqlConnection, ctx: &Ctx, id: i64) -> Result<i
             Bind::Int(id),
         ],
     )?;
-    let new_id = crate::engine::sql::last_insert_id(conn)?;
+    let new_id = i64::from(app_models::queries::last_insert_id(conn)?);
     #[derive(diesel::QueryableByName)]
     struct T {
         #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -461,7 +461,7 @@ pub fn copy_pipeline(conn: &mut MysqlConnection, ctx: &Ctx, id: i64) -> Result<i
                 Bind::Int(t.id as i64),
             ],
         )?;
-        let nid = crate::engine::sql::last_insert_id(conn)?;
+        let nid = i64::from(app_models::queries::last_insert_id(conn)?);
         // remap the editor's node and edge ids
         expand = expand
             .replace(&format!("\"{}\"", t.id), &format!("\"{nid}\""))

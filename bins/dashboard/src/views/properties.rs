@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use crate::auth::Ctx;
 use crate::engine::response::ApiError;
-use crate::engine::sql::{Bind, select_rows};
 use crate::engine::view::{Property, Row};
 
 /// `id → username` of the given user ids.
@@ -136,26 +135,6 @@ pub fn members_of(
         out.entry(m.project_id as i64).or_default().push(m.member);
     }
     Ok(out)
-}
-
-/// Loads rows of another table by a column (used by properties).
-pub fn rows_where(
-    conn: &mut MysqlConnection,
-    schema: &crate::engine::meta::TableMeta,
-    column: &str,
-    ids: &[i64],
-) -> Result<Vec<Row>, ApiError> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    let marks = vec!["?"; ids.len()].join(",");
-    Ok(select_rows(
-        conn,
-        schema,
-        &[],
-        &format!("WHERE t.`{column}` IN ({marks}) ORDER BY t.`id`"),
-        &ids.iter().map(|i| Bind::Int(*i)).collect::<Vec<_>>(),
-    )?)
 }
 
 #[cfg(test)]
