@@ -361,7 +361,6 @@ pub fn list_rows(
             RelMode::Nested
         },
     )?;
-    view.hooks.post_list(&mut rows);
     Ok((rows.iter().map(|r| project(&rv, r, &keys)).collect(), total))
 }
 
@@ -469,8 +468,9 @@ pub fn add_row(
         let id = insert_row(conn, &rv, &ch.values)?;
         write_links(conn, &rv, id, &ch.links)?;
         let item = load_visible_unfiltered(conn, &rv, id)?;
+        // post_add hooks write other tables only (memberships, roles, the pipeline's
+        // layout): the row read above is still current, and enrich reads the links after
         view.hooks.post_add(conn, ctx, &item)?;
-        let item = load_visible_unfiltered(conn, &rv, id)?;
         let keys = add_dump_keys(&rv);
         let mut rows = vec![item];
         enrich(conn, &rv, ctx, &mut rows, &keys, RelMode::Pk)?;
@@ -556,8 +556,6 @@ pub fn edit_row(
         view.hooks.pre_update(conn, ctx, &mut ch.values, &item)?;
         update_row(conn, &rv, id, &ch.values)?;
         write_links(conn, &rv, id, &ch.links)?;
-        let item = load_visible_unfiltered(conn, &rv, id)?;
-        view.hooks.post_update(conn, ctx, &item)?;
         let item = load_visible_unfiltered(conn, &rv, id)?;
         let keys = edit_dump_keys(&rv);
         let mut rows = vec![item];

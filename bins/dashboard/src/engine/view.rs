@@ -86,14 +86,6 @@ pub trait ViewHooks: Send + Sync {
     fn post_add(&self, conn: &mut MysqlConnection, ctx: &Ctx, item: &Row) -> Result<(), ApiError> {
         Ok(())
     }
-    fn post_update(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<(), ApiError> {
-        Ok(())
-    }
     fn pre_delete(
         &self,
         conn: &mut MysqlConnection,
@@ -120,8 +112,6 @@ pub trait ViewHooks: Send + Sync {
     }
     /// Changes `_info` for the caller (per-user defaults, permissions...).
     fn add_more_info(&self, ctx: &Ctx, info: &mut Map<String, Value>) {}
-    /// Reorders or filters a list page after loading.
-    fn post_list(&self, rows: &mut Vec<Row>) {}
 }
 
 /// A view with no hooks.
