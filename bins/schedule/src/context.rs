@@ -6,7 +6,7 @@ use app_core::Config;
 use app_core::jobs::JobQueues;
 use app_core::k8s::cluster::ClusterRegistry;
 use app_core::metrics::Metrics;
-use app_core::notify::{Notification, Sender};
+use app_core::notify::{Notification, SendOnceError, Sender};
 use app_models::DbPool;
 use redis::aio::ConnectionManager;
 use tokio::sync::Mutex;
@@ -52,18 +52,8 @@ impl Ctx {
 
     /// Sends a notification to users (errors are logged, never fatal).
     pub async fn notify(&self, receivers: Vec<String>, message: String, source: &str) {
-        let receivers: Vec<String> = receivers
-            .into_iter()
-            .filter(|r| !r.trim().is_empty())
-            .collect();
-        if receivers.is_empty() {
+        let Some(n) = notification(receivers, message, source) else {
             return;
-        }
-        let n = Notification {
-            receivers,
-            message,
-            links: vec![],
-            source: source.to_string(),
         };
         if let Err(e) = self.sender.send(&n).await {
             tracing::warn!(error = %e, "notification failed");
@@ -76,7 +66,9 @@ impl Ctx {
             .await;
     }
 
-    /// Sends a notification once per `dedup` key within `ttl_secs`.
+    /// Sends a notification once per `dedup` key within `ttl_secs`
+    /// (`app_core::notify::send_once`): a failed send releases the claim, so a later
+    /// attempt sends it.
     pub async fn notify_once(
         &self,
         dedup: &str,
@@ -87,10 +79,20 @@ impl Ctx {
     ) {
         let key = self.key(&format!("notified:{dedup}"));
         let mut conn = self.redis.clone();
-        match app_core::notify::first_time(&mut conn, &key, ttl_secs).await {
-            Ok(true) => self.notify(receivers, message, source).await,
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "redis unavailable: notification skipped"),
+        let Some(n) = notification(receivers, message, source) else {
+            // nobody to tell: the key is claimed all the same, as it always was
+            if let Err(e) = app_core::notify::first_time(&mut conn, &key, ttl_secs).await {
+                tracing::warn!(error = %e, "redis unavailable: notification skipped");
+            }
+            return;
+        };
+        match app_core::notify::send_once(&mut conn, self.sender.as_ref(), &key, ttl_secs, &n).await
+        {
+            Ok(_) => {}
+            Err(SendOnceError::Claim(e)) => {
+                tracing::warn!(error = %e, "redis unavailable: notification skipped")
+            }
+            Err(SendOnceError::Send(e)) => tracing::warn!(error = %e, "notification failed"),
         }
     }
 
@@ -100,4 +102,18 @@ impl Ctx {
             .with_timezone(&self.config.schedule.time_zone)
             .naive_local()
     }
+}
+
+/// The notification of `message` to the non-blank `receivers`; `None` when there are none.
+fn notification(receivers: Vec<String>, message: String, source: &str) -> Option<Notification> {
+    let receivers: Vec<String> = receivers
+        .into_iter()
+        .filter(|r| !r.trim().is_empty())
+        .collect();
+    (!receivers.is_empty()).then(|| Notification {
+        receivers,
+        message,
+        links: vec![],
+        source: source.to_string(),
+    })
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use app_core::notify::{self, Notification};
+use app_core::notify::{self, Notification, SendOnceError};
 use app_core::notify_text::{
     WorkflowMessage, is_alerted, keys, pipeline_monitoring_link, pipeline_pod_link, receivers,
     task_time_message,
@@ -105,29 +105,13 @@ async fn send_once(
     key: &str,
     ttl: u64,
     n: &Notification,
-) -> Result<bool, ApplyError> {
-    let mut conn = state.redis.clone();
-    let first = notify::first_time(&mut conn, key, ttl)
-        .await
-        .map_err(|e| ApplyError::Transient(format!("redis: {e}")))?;
-    if !first {
-        return Ok(false);
-    }
-    match state.sender.send(n).await {
-        Ok(()) => {
-            state.metrics.inc(
-                "watch_notifications_total",
-                "Notifications sent",
-                &[("source", &n.source)],
-            );
-            Ok(true)
-        }
-        Err(e) => {
+) -> Result<(), ApplyError> {
+    match crate::notify_once(state, key, ttl, n).await {
+        Ok(_) => Ok(()),
+        Err(SendOnceError::Claim(e)) => Err(ApplyError::Transient(format!("redis: {e}"))),
+        Err(SendOnceError::Send(e)) => {
             tracing::warn!(key, error = %e, receivers = ?n.receivers, "cannot send a notification; a later event will try again");
-            if let Err(e) = notify::forget(&mut conn, key).await {
-                tracing::warn!(key, error = %e, "cannot release the notification claim");
-            }
-            Ok(false)
+            Ok(())
         }
     }
 }
@@ -170,8 +154,7 @@ async fn notify_status(
         &snap.name,
         &snap.status,
     );
-    send_once(state, &key, state.settings.notify_ttl_secs, &n).await?;
-    Ok(())
+    send_once(state, &key, state.settings.notify_ttl_secs, &n).await
 }
 
 /// Once per succeeded workflow: the usage samples of its tasks and the task-time message.

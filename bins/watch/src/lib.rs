@@ -26,7 +26,7 @@ use std::sync::atomic::AtomicBool;
 use app_core::Config;
 use app_core::k8s::cluster::ClusterRegistry;
 use app_core::metrics::Metrics;
-use app_core::notify::Sender;
+use app_core::notify::{self, Notification, SendOnceError, Sender};
 use app_core::retry::Backoff;
 use app_core::shutdown::Shutdown;
 use app_core::usage::Prometheus;
@@ -85,6 +85,26 @@ impl WatchState {
             lag_max: std::sync::Mutex::new(0.0),
         }
     }
+}
+
+/// Sends `n` once per `key` within `ttl_secs` (`app_core::notify::send_once`: a failed
+/// send releases the claim) and counts a sent one in `watch_notifications_total{source}`.
+pub(crate) async fn notify_once(
+    state: &WatchState,
+    key: &str,
+    ttl_secs: u64,
+    n: &Notification,
+) -> Result<bool, SendOnceError> {
+    let mut conn = state.redis.clone();
+    let sent = notify::send_once(&mut conn, state.sender.as_ref(), key, ttl_secs, n).await?;
+    if sent {
+        state.metrics.inc(
+            "watch_notifications_total",
+            "Notifications sent",
+            &[("source", &n.source)],
+        );
+    }
+    Ok(sent)
 }
 
 /// Runs the watchers of every configured cluster until shutdown.

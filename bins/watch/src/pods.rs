@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use app_core::notify::{self, Notification};
+use app_core::notify::Notification;
 use app_core::notify_text::{keys, pod_crash_message};
 use app_core::resource_status::pod_crash;
 use futures::StreamExt;
@@ -100,14 +100,8 @@ async fn on_pod(state: &WatchState, cluster: &str, pod: &Pod) {
         source: "inference-pod".into(),
     };
     let key = keys::pod_crash(&state.settings.key_prefix, cluster, &ns, &name);
-    let mut conn = state.redis.clone();
-    match notify::send_once(&mut conn, state.sender.as_ref(), &key, CRASH_TTL_SECS, &n).await {
+    match crate::notify_once(state, &key, CRASH_TTL_SECS, &n).await {
         Ok(true) => {
-            state.metrics.inc(
-                "watch_notifications_total",
-                "Notifications sent",
-                &[("source", "inference-pod")],
-            );
             tracing::info!(%cluster, pod = %name, %reason, "inference pod crash reported");
         }
         Ok(false) => {}

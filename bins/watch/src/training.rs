@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use app_core::k8s::ops::Kind;
-use app_core::notify::{self, Notification};
+use app_core::notify::Notification;
 use app_core::notify_text::{keys, receivers, training_job_message};
 use app_core::resource_status::{is_training_final, training_status};
 use app_core::workflow_status::username_from_labels;
@@ -138,24 +138,7 @@ async fn on_object(
         &name,
         &status,
     );
-    let mut conn = state.redis.clone();
-    match notify::send_once(
-        &mut conn,
-        state.sender.as_ref(),
-        &dedup,
-        state.settings.notify_ttl_secs,
-        &n,
-    )
-    .await
-    {
-        Ok(true) => state.metrics.inc(
-            "watch_notifications_total",
-            "Notifications sent",
-            &[("source", "training-job")],
-        ),
-        Ok(false) => {}
-        Err(e) => {
-            tracing::warn!(%cluster, %name, error = %e, "cannot send a training-job notification")
-        }
+    if let Err(e) = crate::notify_once(state, &dedup, state.settings.notify_ttl_secs, &n).await {
+        tracing::warn!(%cluster, %name, error = %e, "cannot send a training-job notification")
     }
 }

@@ -114,23 +114,38 @@ pub async fn forget(conn: &mut ConnectionManager, key: &str) -> Result<(), redis
     Ok(())
 }
 
-/// Sends `n` unless `dedup_key` was already used within `ttl_secs`; returns whether it was sent.
+/// Why [`send_once`] did not send.
+#[derive(Debug, thiserror::Error)]
+pub enum SendOnceError {
+    /// The claim could not be taken (Redis): nothing was claimed or sent.
+    #[error("redis: {0}")]
+    Claim(#[source] redis::RedisError),
+    /// The sender failed; the claim was released, so a later attempt may send.
+    #[error("{0}")]
+    Send(String),
+}
+
+/// Sends `n` unless `dedup_key` was already used within `ttl_secs`; returns whether it
+/// was sent. A failed send releases the claim (a later attempt may send); the error
+/// says which step failed.
 pub async fn send_once(
     conn: &mut ConnectionManager,
     sender: &dyn Sender,
     dedup_key: &str,
     ttl_secs: u64,
     n: &Notification,
-) -> Result<bool, String> {
+) -> Result<bool, SendOnceError> {
     if !first_time(conn, dedup_key, ttl_secs)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(SendOnceError::Claim)?
     {
         return Ok(false);
     }
     if let Err(e) = sender.send(n).await {
-        let _ = forget(conn, dedup_key).await;
-        return Err(e);
+        if let Err(f) = forget(conn, dedup_key).await {
+            tracing::warn!(key = dedup_key, error = %f, "cannot release the notification claim");
+        }
+        return Err(SendOnceError::Send(e));
     }
     Ok(true)
 }
