@@ -239,6 +239,14 @@ pub fn creator_only(ctx: &Ctx) -> Option<SqlFrag> {
     }
 }
 
+/// An id from a JSON value: a number, or a string holding one (surrounding spaces allowed).
+pub fn id_of(v: Option<&Value>) -> Option<i64> {
+    v.and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    })
+}
+
 /// `IN (...)` over ids, safe for an empty list.
 pub fn in_ids(column_sql: &str, ids: &[i32]) -> SqlFrag {
     if ids.is_empty() {

@@ -18,18 +18,11 @@ use crate::cluster::Kube;
 use crate::engine::response::ApiError;
 use crate::engine::routes::blocking;
 use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
-use crate::engine::view::{ActionDef, ModelView, Property, Row, ViewHooks, cols, in_ids};
+use crate::engine::view::{ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids};
 
 /// `(type IS NULL OR type IN ('', 'pipeline'))`: the original only showed NULL/'' and so
 /// hid every pipeline a migration had given the server default `pipeline`.
 const PIPELINE_TYPE: &str = "(t.`type` IS NULL OR t.`type` IN ('', 'pipeline'))";
-
-fn i64_of(v: Option<&Value>) -> Option<i64> {
-    v.and_then(|v| {
-        v.as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-    })
-}
 
 /// Lower-case, `_`→`-`, at most 54 characters, a DNS label (the original's rule).
 pub fn normalise_name(raw: &str) -> Result<String, ApiError> {
@@ -182,7 +175,7 @@ impl ViewHooks for PipelineHooks {
         ctx: &Ctx,
         req: &mut Row,
     ) -> Result<(), ApiError> {
-        if i64_of(req.get("project")).is_none() {
+        if id_of(req.get("project")).is_none() {
             let public = count(
                 conn,
                 "SELECT CAST(COALESCE(MIN(id), 0) AS SIGNED) AS n FROM project WHERE name = 'public' AND type = 'org'",
@@ -190,7 +183,7 @@ impl ViewHooks for PipelineHooks {
             )?;
             req.insert("project".into(), json!(public));
         }
-        check_member(ctx, i64_of(req.get("project")))
+        check_member(ctx, id_of(req.get("project")))
     }
 
     fn pre_add(
@@ -201,7 +194,7 @@ impl ViewHooks for PipelineHooks {
     ) -> Result<(), ApiError> {
         let name = normalise_name(values.get("name").and_then(Value::as_str).unwrap_or(""))?;
         values.insert("name".into(), json!(name));
-        let project_id = i64_of(values.get("project_id")).unwrap_or(0);
+        let project_id = id_of(values.get("project_id")).unwrap_or(0);
         let expand = select_rows_expand(conn, project_id)?;
         let ns = app_core::k8s::project::ProjectSettings::parse(expand.as_deref())
             .namespaces(&self.namespaces);
@@ -240,7 +233,7 @@ impl ViewHooks for PipelineHooks {
         {
             req.insert("dag_json".into(), json!(d.to_string()));
         }
-        check_member(ctx, i64_of(req.get("project")))
+        check_member(ctx, id_of(req.get("project")))
     }
 
     fn pre_update(
@@ -255,7 +248,7 @@ impl ViewHooks for PipelineHooks {
             values.insert("name".into(), json!(n));
         }
         if let Some(Value::String(dag)) = values.get("dag_json").cloned() {
-            let id = i64_of(old.get("id")).unwrap_or(0);
+            let id = id_of(old.get("id")).unwrap_or(0);
             let names = task_names(conn, id)?;
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             let parsed =
@@ -314,7 +307,7 @@ impl ViewHooks for PipelineHooks {
     }
 
     fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
-        let id = i64_of(item.get("id")).unwrap_or(0);
+        let id = id_of(item.get("id")).unwrap_or(0);
         // stop what runs on the cluster (best effort: the rows go either way)
         let ns = item
             .get("namespace")
@@ -322,7 +315,7 @@ impl ViewHooks for PipelineHooks {
             .unwrap_or("pipeline")
             .to_string();
         let kube = self.kube.clone();
-        let expand = select_rows_expand(conn, i64_of(item.get("project_id")).unwrap_or(0))?;
+        let expand = select_rows_expand(conn, id_of(item.get("project_id")).unwrap_or(0))?;
         let settings = app_core::k8s::project::ProjectSettings::parse(expand.as_deref());
         let cluster = kube.registry.cluster_for(settings.cluster.as_deref());
         let _ = kube.clone().block_on(async move {
@@ -500,7 +493,7 @@ fn copy_action(
     rows: &[Row],
 ) -> Result<String, ApiError> {
     for r in rows {
-        copy_pipeline(conn, ctx, i64_of(r.get("id")).unwrap_or(0))?;
+        copy_pipeline(conn, ctx, id_of(r.get("id")).unwrap_or(0))?;
     }
     Ok("success".into())
 }
@@ -514,7 +507,7 @@ fn muldelete_action(
     let mut ok = Vec::new();
     let mut fail = Vec::new();
     for r in rows {
-        let id = i64_of(r.get("id")).unwrap_or(0);
+        let id = id_of(r.get("id")).unwrap_or(0);
         if !owns(ctx, r) {
             fail.push(json!(id));
             continue;

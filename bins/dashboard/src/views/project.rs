@@ -15,7 +15,7 @@ use crate::auth::Ctx;
 use crate::cluster::Kube;
 use crate::engine::response::ApiError;
 use crate::engine::sql::{Bind, SqlFrag, count, execute};
-use crate::engine::view::{ExpandSpec, ModelView, Property, Row, ViewHooks, cols, in_ids};
+use crate::engine::view::{ExpandSpec, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids};
 
 fn expand_of(row: &Row) -> Map<String, Value> {
     row.get("expand")
@@ -530,13 +530,6 @@ fn require_creator(
     }
 }
 
-fn project_id_of(v: Option<&Value>) -> Option<i64> {
-    v.and_then(|v| {
-        v.as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-    })
-}
-
 impl ViewHooks for ProjectUserHooks {
     fn base_filter(&self, ctx: &Ctx) -> Option<SqlFrag> {
         if ctx.is_admin {
@@ -552,7 +545,7 @@ impl ViewHooks for ProjectUserHooks {
         ctx: &Ctx,
         req: &mut Row,
     ) -> Result<(), ApiError> {
-        require_creator(conn, ctx, project_id_of(req.get("project")))
+        require_creator(conn, ctx, id_of(req.get("project")))
     }
     fn pre_update_req(
         &self,
@@ -561,9 +554,9 @@ impl ViewHooks for ProjectUserHooks {
         req: &mut Row,
         item: &Row,
     ) -> Result<(), ApiError> {
-        require_creator(conn, ctx, project_id_of(item.get("project_id")))?;
-        if let Some(p) = project_id_of(req.get("project"))
-            && Some(p) != project_id_of(item.get("project_id"))
+        require_creator(conn, ctx, id_of(item.get("project_id")))?;
+        if let Some(p) = id_of(req.get("project"))
+            && Some(p) != id_of(item.get("project_id"))
         {
             require_creator(conn, ctx, Some(p))?;
         }
@@ -578,7 +571,7 @@ impl ViewHooks for ProjectUserHooks {
         Ok(ctx.is_admin
             || is_project_creator(
                 conn,
-                project_id_of(item.get("project_id")).unwrap_or(0),
+                id_of(item.get("project_id")).unwrap_or(0),
                 ctx.user_id,
             )?)
     }

@@ -21,14 +21,7 @@ use crate::auth::Ctx;
 use crate::engine::response::ApiError;
 use crate::engine::routes::blocking;
 use crate::engine::sql::{Bind, SqlFrag, execute, select_rows};
-use crate::engine::view::{ModelView, Row, ViewHooks, cols, in_ids};
-
-fn i64_of(v: Option<&Value>) -> Option<i64> {
-    v.and_then(|v| {
-        v.as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-    })
-}
+use crate::engine::view::{ModelView, Row, ViewHooks, cols, id_of, in_ids};
 
 fn row_of(
     conn: &mut MysqlConnection,
@@ -160,8 +153,8 @@ impl TaskHooks {
         values.insert("resource_gpu".into(), json!(gpu_text));
 
         // the job template: its arg definitions and mandatory mounts
-        let template_id = i64_of(values.get("job_template_id"))
-            .or_else(|| old.and_then(|o| i64_of(o.get("job_template_id"))));
+        let template_id = id_of(values.get("job_template_id"))
+            .or_else(|| old.and_then(|o| id_of(o.get("job_template_id"))));
         let template = match template_id {
             Some(t) => row_of(conn, self.table("job_template")?, t)?,
             None => None,
@@ -186,7 +179,7 @@ impl TaskHooks {
             let project_expand = row_of(
                 conn,
                 self.table("project")?,
-                i64_of(pipeline.get("project_id")).unwrap_or(0),
+                id_of(pipeline.get("project_id")).unwrap_or(0),
             )?
             .and_then(|p| p.get("expand").and_then(Value::as_str).map(String::from));
             let project_mounts = ProjectSettings::parse(project_expand.as_deref()).volume_mount();
@@ -217,7 +210,7 @@ fn add_to_layout(
     task: &Row,
     describe: &str,
 ) -> Result<(), ApiError> {
-    let pid = i64_of(pipeline.get("id")).unwrap_or(0);
+    let pid = id_of(pipeline.get("id")).unwrap_or(0);
     let mut expand: Vec<Value> = pipeline
         .get("expand")
         .and_then(Value::as_str)
@@ -259,7 +252,7 @@ fn update_layout(
     new_name: Option<&str>,
     task_id: i64,
 ) -> Result<(), ApiError> {
-    let pid = i64_of(pipeline.get("id")).unwrap_or(0);
+    let pid = id_of(pipeline.get("id")).unwrap_or(0);
     let mut expand: Vec<Value> = pipeline
         .get("expand")
         .and_then(Value::as_str)
@@ -329,7 +322,7 @@ impl ViewHooks for TaskHooks {
         ctx: &Ctx,
         req: &mut Row,
     ) -> Result<(), ApiError> {
-        self.editable_pipeline(conn, ctx, i64_of(req.get("pipeline")))?;
+        self.editable_pipeline(conn, ctx, id_of(req.get("pipeline")))?;
         if let Some(name) = req.get("name").and_then(Value::as_str).map(String::from)
             && req
                 .get("label")
@@ -347,7 +340,7 @@ impl ViewHooks for TaskHooks {
         ctx: &Ctx,
         values: &mut Row,
     ) -> Result<(), ApiError> {
-        let p = self.pipeline(conn, i64_of(values.get("pipeline_id")))?;
+        let p = self.pipeline(conn, id_of(values.get("pipeline_id")))?;
         values.insert(
             "namespace".into(),
             p.get("namespace").cloned().unwrap_or(json!("pipeline")),
@@ -355,8 +348,8 @@ impl ViewHooks for TaskHooks {
         self.normalise(conn, ctx, values, None, &p)
     }
     fn post_add(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
-        let p = self.pipeline(conn, i64_of(item.get("pipeline_id")))?;
-        let describe = match i64_of(item.get("job_template_id")) {
+        let p = self.pipeline(conn, id_of(item.get("pipeline_id")))?;
+        let describe = match id_of(item.get("job_template_id")) {
             Some(t) => row_of(conn, self.table("job_template")?, t)?
                 .and_then(|t| t.get("describe").and_then(Value::as_str).map(String::from))
                 .unwrap_or_default(),
@@ -371,7 +364,7 @@ impl ViewHooks for TaskHooks {
         _: &mut Row,
         item: &Row,
     ) -> Result<(), ApiError> {
-        self.editable_pipeline(conn, ctx, i64_of(item.get("pipeline_id")))
+        self.editable_pipeline(conn, ctx, id_of(item.get("pipeline_id")))
             .map(|_| ())
     }
     fn pre_update(
@@ -381,7 +374,7 @@ impl ViewHooks for TaskHooks {
         values: &mut Row,
         old: &Row,
     ) -> Result<(), ApiError> {
-        let p = self.pipeline(conn, i64_of(old.get("pipeline_id")))?;
+        let p = self.pipeline(conn, id_of(old.get("pipeline_id")))?;
         self.normalise(conn, ctx, values, Some(old), &p)?;
         let old_name = old.get("name").and_then(Value::as_str).unwrap_or("");
         if let Some(new_name) = values.get("name").and_then(Value::as_str)
@@ -392,7 +385,7 @@ impl ViewHooks for TaskHooks {
                 &p,
                 old_name,
                 Some(new_name),
-                i64_of(old.get("id")).unwrap_or(0),
+                id_of(old.get("id")).unwrap_or(0),
             )?;
         }
         Ok(())
@@ -403,7 +396,7 @@ impl ViewHooks for TaskHooks {
         ctx: &Ctx,
         item: &Row,
     ) -> Result<bool, ApiError> {
-        let p = self.pipeline(conn, i64_of(item.get("pipeline_id")))?;
+        let p = self.pipeline(conn, id_of(item.get("pipeline_id")))?;
         Ok(owns(ctx, &p))
     }
     fn check_delete_permission(
@@ -420,13 +413,13 @@ impl ViewHooks for TaskHooks {
         ctx: &Ctx,
         item: &Row,
     ) -> Result<(), ApiError> {
-        let p = self.editable_pipeline(conn, ctx, i64_of(item.get("pipeline_id")))?;
+        let p = self.editable_pipeline(conn, ctx, id_of(item.get("pipeline_id")))?;
         update_layout(
             conn,
             &p,
             item.get("name").and_then(Value::as_str).unwrap_or(""),
             None,
-            i64_of(item.get("id")).unwrap_or(0),
+            id_of(item.get("id")).unwrap_or(0),
         )
     }
 }
@@ -568,7 +561,7 @@ async fn plan_pod(
         let rv = crate::engine::resolve::Resolved::new(&st.views[idx], &st.schema, &st.models)?;
         let task = crate::engine::routes::load_visible(conn, &rv, &c, task_id)?
             .ok_or_else(ApiError::not_found)?;
-        let pipeline_id = i64_of(task.get("pipeline_id")).unwrap_or(0);
+        let pipeline_id = id_of(task.get("pipeline_id")).unwrap_or(0);
         let pipeline = super::pipeline::visible_pipeline(st, conn, &c, pipeline_id)?;
         if !owns(&c, &pipeline) {
             return Err(ApiError::forbidden(
