@@ -107,6 +107,16 @@ pub(crate) async fn notify_once(
     Ok(sent)
 }
 
+/// Counts a watcher restart in `watch_restarts_total{cluster,kind,why}`: `why` is
+/// `relist` (a list after the first one) or `error` (the watch failed and resumes).
+pub(crate) fn restarted(state: &WatchState, cluster: &str, kind: &str, why: &str) {
+    state.metrics.inc(
+        "watch_restarts_total",
+        "Watch restarts: relists after the first list, and watch errors",
+        &[("cluster", cluster), ("kind", kind), ("why", why)],
+    );
+}
+
 /// Runs the watchers of every configured cluster until shutdown.
 pub async fn run(state: Arc<WatchState>) {
     let mut set = tokio::task::JoinSet::new();

@@ -16,7 +16,7 @@ use kube::api::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 
-use crate::WatchState;
+use crate::{WatchState, restarted};
 
 /// Crash messages of one pod are at most this far apart.
 const CRASH_TTL_SECS: u64 = 3600;
@@ -38,11 +38,7 @@ pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client
             Some(Ok(Event::Init)) => {
                 lists += 1;
                 if lists > 1 {
-                    state.metrics.inc(
-                        "watch_restarts_total",
-                        "Watch restarts: relists after the first list, and watch errors",
-                        &[("cluster", &cluster), ("kind", "pods"), ("why", "relist")],
-                    );
+                    restarted(&state, &cluster, "pods", "relist");
                 }
             }
             Some(Ok(Event::InitApply(pod) | Event::Apply(pod))) => {
@@ -50,11 +46,7 @@ pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client
             }
             Some(Ok(Event::Delete(_) | Event::InitDone)) => {}
             Some(Err(e)) => {
-                state.metrics.inc(
-                    "watch_restarts_total",
-                    "Watch restarts: relists after the first list, and watch errors",
-                    &[("cluster", &cluster), ("kind", "pods"), ("why", "error")],
-                );
+                restarted(&state, &cluster, "pods", "error");
                 tracing::warn!(%cluster, error = %e, "pod watch failed; it resumes");
             }
         }

@@ -18,7 +18,7 @@ use kube::api::{Api, DynamicObject, ListParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 
-use crate::WatchState;
+use crate::{WatchState, restarted};
 
 /// Whether the kind's CRD is installed: `Ok(false)` on a 404.
 async fn installed(api: &Api<DynamicObject>) -> Result<bool, kube::Error> {
@@ -61,7 +61,7 @@ pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client
             Some(Ok(Event::Init)) => {
                 lists += 1;
                 if lists > 1 {
-                    restarted(&state, &cluster, kind.plural);
+                    restarted(&state, &cluster, kind.plural, "relist");
                 }
             }
             Some(Ok(Event::InitApply(obj) | Event::Apply(obj))) => {
@@ -84,19 +84,11 @@ pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client
             }
             Some(Ok(Event::InitDone)) => {}
             Some(Err(e)) => {
-                restarted(&state, &cluster, kind.plural);
+                restarted(&state, &cluster, kind.plural, "error");
                 tracing::warn!(%cluster, kind = kind.plural, error = %e, "training-job watch failed; it resumes");
             }
         }
     }
-}
-
-fn restarted(state: &WatchState, cluster: &str, plural: &str) {
-    state.metrics.inc(
-        "watch_restarts_total",
-        "Watch restarts: relists after the first list, and watch errors",
-        &[("cluster", cluster), ("kind", plural), ("why", "relist")],
-    );
 }
 
 async fn on_object(

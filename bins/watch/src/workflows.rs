@@ -21,8 +21,8 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use tokio::sync::mpsc;
 
-use crate::WatchState;
 use crate::apply::{self, ApplyError, Outcome};
+use crate::{WatchState, restarted};
 
 /// Events queued per shard before the watcher waits.
 const SHARD_QUEUE: usize = 256;
@@ -54,7 +54,7 @@ pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client
                 lists += 1;
                 listed = 0;
                 if lists > 1 {
-                    restarted(&state, &cluster, "relist");
+                    restarted(&state, &cluster, "workflows", "relist");
                 }
                 tracing::info!(%cluster, "listing workflows");
             }
@@ -73,7 +73,7 @@ pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client
             // as the original: a deleted workflow keeps its last status in MySQL
             Ok(Event::Delete(_)) => received(&state, &cluster, "delete"),
             Err(e) => {
-                restarted(&state, &cluster, "error");
+                restarted(&state, &cluster, "workflows", "error");
                 tracing::warn!(%cluster, error = %e, "workflow watch failed; it resumes (relisting if needed)");
             }
         }
@@ -93,14 +93,6 @@ fn received(state: &WatchState, cluster: &str, event: &str) {
             ("kind", "workflows"),
             ("event", event),
         ],
-    );
-}
-
-fn restarted(state: &WatchState, cluster: &str, why: &str) {
-    state.metrics.inc(
-        "watch_restarts_total",
-        "Watch restarts: relists after the first list, and watch errors",
-        &[("cluster", cluster), ("kind", "workflows"), ("why", why)],
     );
 }
 
