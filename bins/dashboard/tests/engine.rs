@@ -881,3 +881,75 @@ async fn user_centre_refuses_a_short_password_like_the_user_views() {
     assert!(app_core::password::is_hash(&password));
     assert!(app_core::password::verify_password(&password, "abcd"));
 }
+
+#[actix_web::test]
+async fn the_demo_pipeline_and_its_tasks_are_read_only() {
+    let app = TestApp::new();
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let demo =
+        app.scalar("SELECT CAST(id AS SIGNED) AS n FROM pipeline WHERE name = 'demo-pipeline'");
+    let task = app.scalar(&format!(
+        "SELECT CAST(MIN(id) AS SIGNED) AS n FROM task WHERE pipeline_id = {demo}"
+    ));
+    let tasks = || {
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM task WHERE pipeline_id = {demo}"
+        ))
+    };
+    let before = tasks();
+
+    let r = send(
+        &svc,
+        req!(
+            app,
+            post,
+            "/task_modelview/api/".to_string(),
+            json!({"pipeline": demo, "job_template": 1, "name": "extra", "args": "{\"command\": \"true\"}"})
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("demo pipeline")
+    );
+    assert_eq!(tasks(), before);
+
+    let r = send(
+        &svc,
+        req!(
+            app,
+            put,
+            format!("/task_modelview/api/{task}"),
+            json!({"label": "changed"})
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("demo pipeline")
+    );
+
+    let r = send(
+        &svc,
+        req!(
+            app,
+            put,
+            format!("/pipeline_modelview/api/{demo}"),
+            json!({"describe": "changed"})
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("demo pipeline")
+    );
+}

@@ -47,7 +47,9 @@ pub fn normalise_name(raw: &str) -> Result<String, ApiError> {
     }
 }
 
-fn is_demo(row: &Row) -> bool {
+/// A demo pipeline: its `parameter` is a JSON object whose `demo` is `"true"`.
+/// (The task view asks the same question of a task's pipeline.)
+pub fn is_demo(row: &Row) -> bool {
     row.get("parameter")
         .and_then(Value::as_str)
         .and_then(|p| serde_json::from_str::<Value>(p).ok())
@@ -922,4 +924,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/pipeline_modelview/api/my/list/", web::get().to(home_list))
     .route("/pipeline_modelview/api/web/{id}", web::get().to(editor));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_parameter(p: &str) -> Row {
+        let mut r = Row::new();
+        r.insert("parameter".into(), json!(p));
+        r
+    }
+
+    #[test]
+    fn demo_pipelines_are_told_by_their_parameter() {
+        // as the seed stores it, and compact
+        assert!(is_demo(&with_parameter(&pretty4(&json!({"demo": "true"})))));
+        assert!(is_demo(&with_parameter(r#"{"demo":"true","x":1}"#)));
+        // what new pipelines get, and other values
+        assert!(!is_demo(&with_parameter("{}")));
+        assert!(!is_demo(&with_parameter(r#"{"demo": "false"}"#)));
+        assert!(!is_demo(&with_parameter(r#"{"demo": true}"#)));
+        assert!(!is_demo(&with_parameter(r#"{"x": {"demo": "true"}}"#)));
+        assert!(!is_demo(&with_parameter("not json \"demo\":\"true\"")));
+        assert!(!is_demo(&Row::new()));
+    }
 }

@@ -15,7 +15,7 @@ use app_core::k8s::{ops, project::ProjectSettings};
 use diesel::mysql::MysqlConnection;
 use serde_json::{Value, json};
 
-use super::pipeline::{normalise_name, owns, pipeline_error};
+use super::pipeline::{is_demo, normalise_name, owns, pipeline_error};
 use crate::app::AppState;
 use crate::auth::Ctx;
 use crate::engine::response::ApiError;
@@ -33,13 +33,6 @@ fn row_of(
             .into_iter()
             .next(),
     )
-}
-
-fn is_demo(p: &Row) -> bool {
-    p.get("parameter")
-        .and_then(Value::as_str)
-        .map(|s| s.replace(' ', "").contains("\"demo\":\"true\""))
-        .unwrap_or(false)
 }
 
 /// Tasks: rules of orchestration.md §2.2.
