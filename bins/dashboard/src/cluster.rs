@@ -81,10 +81,18 @@ impl Kube {
 
     /// The same from a blocking thread.
     pub fn client_blocking(&self, cluster: &str) -> Result<kube::Client, ApiError> {
+        self.try_client_blocking(cluster)?.map_err(cluster_error)
+    }
+
+    /// The client of a cluster from a blocking thread, the cluster's own error kept for
+    /// callers that report it their way (the outer error: the runtime is gone).
+    pub fn try_client_blocking(
+        &self,
+        cluster: &str,
+    ) -> Result<Result<kube::Client, ClusterError>, ApiError> {
         let registry = self.registry.clone();
         let name = cluster.to_string();
-        self.block_on(async move { registry.client(&name).await })?
-            .map_err(cluster_error)
+        self.block_on(async move { registry.client(&name).await })
     }
 }
 

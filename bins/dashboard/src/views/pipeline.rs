@@ -320,8 +320,8 @@ impl ViewHooks for PipelineHooks {
         let expand = select_rows_expand(conn, id_of(item.get("project_id")).unwrap_or(0))?;
         let settings = app_core::k8s::project::ProjectSettings::parse(expand.as_deref());
         let cluster = kube.registry.cluster_for(settings.cluster.as_deref());
-        let _ = kube.clone().block_on(async move {
-            if let Ok(client) = kube.registry.client(&cluster).await {
+        if let Ok(client) = kube.client_blocking(&cluster) {
+            let _ = kube.block_on(async move {
                 for wf in ops::list_objects(
                     &client,
                     &ops::WORKFLOW,
@@ -335,8 +335,8 @@ impl ViewHooks for PipelineHooks {
                         let _ = ops::delete_run(&client, &ns, run).await;
                     }
                 }
-            }
-        });
+            });
+        }
         execute(
             conn,
             "DELETE FROM task WHERE pipeline_id = ?",

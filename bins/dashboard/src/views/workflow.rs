@@ -47,14 +47,15 @@ impl WorkflowHooks {
             .cluster_for(row.get("cluster").and_then(Value::as_str));
         if !run_id.is_empty() {
             let kube = self.kube.clone();
-            let registry = kube.registry.clone();
             let r = run_id.clone();
-            let outcome = kube.block_on(async move {
-                let client = registry.client(&cluster).await.map_err(|e| e.to_string())?;
-                ops::delete_run(&client, &ns, &r)
-                    .await
-                    .map_err(|e| e.to_string())
-            })?;
+            let outcome = match kube.try_client_blocking(&cluster)? {
+                Ok(client) => kube.block_on(async move {
+                    ops::delete_run(&client, &ns, &r)
+                        .await
+                        .map_err(|e| e.to_string())
+                })?,
+                Err(e) => Err(e.to_string()),
+            };
             if let Err(e) = outcome {
                 return Err(ApiError::unavailable(format!(
                     "cannot stop the workflow: {e}"
