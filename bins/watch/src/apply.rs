@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use app_core::database::{DbTaskError, with_conn_as};
 use app_core::notify::{self, Notification, SendOnceError};
 use app_core::notify_text::{
     WorkflowMessage, is_alerted, keys, pipeline_monitoring_link, pipeline_pod_link, receivers,
@@ -50,14 +51,18 @@ pub enum Outcome {
     Applied(Box<Applied>),
 }
 
+/// A panicked database task stays permanent, as a `DbError` of it always was.
+impl DbTaskError for ApplyError {}
+
 async fn db<T, F>(state: &WatchState, f: F) -> Result<T, ApplyError>
 where
     T: Send + 'static,
     F: FnOnce(&mut diesel::mysql::MysqlConnection) -> diesel::QueryResult<T> + Send + 'static,
 {
-    app_core::database::with_conn(&state.pool, move |c| f(c).map_err(DbError::from))
-        .await
-        .map_err(ApplyError::from)
+    with_conn_as(&state.pool, move |c| {
+        f(c).map_err(|e| DbError::from(e).into())
+    })
+    .await
 }
 
 /// Applies one snapshot of a workflow of `cluster`.

@@ -1,6 +1,7 @@
 //! How a job fails: permanently (no retry; the run is marked `Failed`) or transiently
 //! (retried with backoff: the cluster, MySQL or Redis is unreachable, a 5xx...).
 
+use app_core::database::DbTaskError;
 use app_core::k8s::cluster::ClusterError;
 use app_core::k8s::ops::OpsError;
 use app_core::pipeline::PipelineError;
@@ -39,6 +40,14 @@ impl From<DbError> for JobError {
         } else {
             JobError::Permanent(format!("mysql: {e}"))
         }
+    }
+}
+
+/// A blocking database task that panicked (or was cancelled) is retried, like an
+/// unreachable database: the job itself is not known to be wrong.
+impl DbTaskError for JobError {
+    fn task_failed(e: tokio::task::JoinError) -> Self {
+        JobError::Transient(format!("database task failed: {e}"))
     }
 }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use app_core::argo::{CompileConfig, ScheduleType};
+use app_core::database::with_conn_as;
 use app_core::jobs::{Cleanup, StopRun, SubmitRun};
 use app_core::k8s::ops::{self, WORKFLOW};
 use app_core::k8s::project::ProjectSettings;
@@ -30,24 +31,15 @@ pub enum Outcome {
     Skipped(String),
 }
 
-/// Runs blocking database work with a pooled connection on the blocking pool.
+/// Runs blocking database work with a pooled connection on the blocking pool
+/// (`app_core::database::with_conn_as` with the job's error type; a task that panicked
+/// is transient, see `JobError`'s `DbTaskError`).
 pub async fn blocking<T, F>(state: &Arc<WorkerState>, f: F) -> Result<T, JobError>
 where
     T: Send + 'static,
     F: FnOnce(&mut MysqlConnection) -> Result<T, JobError> + Send + 'static,
 {
-    let pool = state.pool.clone();
-    match tokio::task::spawn_blocking(move || {
-        let mut conn = pool
-            .get()
-            .map_err(|e| JobError::Transient(format!("mysql: {e}")))?;
-        f(&mut conn)
-    })
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => Err(JobError::Transient(format!("database task failed: {e}"))),
-    }
+    with_conn_as(&state.pool, f).await
 }
 
 /// The rows a submission needs.
