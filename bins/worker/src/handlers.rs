@@ -16,7 +16,7 @@ use app_models::rows::{Pipeline, Project, Run};
 use app_models::schema::{ab_user, pipeline as pipeline_t, project, run};
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind};
+use kube::api::{ApiResource, GroupVersionKind};
 use serde_json::Value;
 
 use crate::WorkerState;
@@ -409,19 +409,14 @@ pub async fn cleanup(state: Arc<WorkerState>, job: Cleanup) -> Result<Outcome, J
                 &GroupVersionKind::gvk(&group, &version, &kind),
                 &plural,
             );
-            let api: Api<DynamicObject> = if namespace.is_empty() {
-                Api::all_with(client, &ar)
-            } else {
-                Api::namespaced_with(client, &namespace, &ar)
-            };
-            match api.delete(&name, &DeleteParams::background()).await {
-                Ok(_) => Ok(Outcome::Done(format!(
+            if ops::delete_resource(&client, &ar, &namespace, &name).await? {
+                Ok(Outcome::Done(format!(
                     "{plural} {c}/{namespace}/{name} deleted"
-                ))),
-                Err(kube::Error::Api(s)) if s.code == 404 => Ok(Outcome::Skipped(format!(
+                )))
+            } else {
+                Ok(Outcome::Skipped(format!(
                     "{plural} {c}/{namespace}/{name} is gone"
-                ))),
-                Err(e) => Err(JobError::from(ops::OpsError::from(e))),
+                )))
             }
         }
     }

@@ -6,6 +6,7 @@ use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, LogParams,
     PostParams,
 };
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// A kind the platform manages, as the original's `CRD_INFO`.
@@ -183,7 +184,7 @@ pub async fn submit_workflow(
         if existing_run == run_id {
             return Ok(existing);
         }
-        delete_ignoring_missing(&api, &name).await?;
+        delete_if_present(&api, &name, &DeleteParams::background()).await?;
     }
     match api.create(&PostParams::default(), &obj).await {
         Ok(o) => Ok(o),
@@ -196,10 +197,19 @@ pub async fn submit_workflow(
     }
 }
 
-async fn delete_ignoring_missing(api: &Api<DynamicObject>, name: &str) -> Result<(), OpsError> {
-    match api.delete(name, &DeleteParams::background()).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
+/// Deletes `name`, a missing one counting as deleted: `Ok(false)` when it was already
+/// gone (a 404).
+async fn delete_if_present<K>(
+    api: &Api<K>,
+    name: &str,
+    params: &DeleteParams,
+) -> Result<bool, OpsError>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, params).await {
+        Ok(_) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }
@@ -211,7 +221,29 @@ pub async fn delete_object(
     namespace: &str,
     name: &str,
 ) -> Result<(), OpsError> {
-    delete_ignoring_missing(&dyn_api(client, kind, namespace), name).await
+    delete_if_present(
+        &dyn_api(client, kind, namespace),
+        name,
+        &DeleteParams::background(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes one object of any resource (in the background), cluster-scoped when
+/// `namespace` is empty; `Ok(false)` when it did not exist.
+pub async fn delete_resource(
+    client: &kube::Client,
+    resource: &ApiResource,
+    namespace: &str,
+    name: &str,
+) -> Result<bool, OpsError> {
+    let api: Api<DynamicObject> = if namespace.is_empty() {
+        Api::all_with(client.clone(), resource)
+    } else {
+        Api::namespaced_with(client.clone(), namespace, resource)
+    };
+    delete_if_present(&api, name, &DeleteParams::background()).await
 }
 
 /// Lists objects of a kind in a namespace (or everywhere with `None`) by label selector.
@@ -285,14 +317,7 @@ pub async fn replace_pod(client: &kube::Client, pod: &Pod) -> Result<Pod, OpsErr
         .clone()
         .ok_or_else(|| OpsError::Manifest("pod has no name".into()))?;
     let api = Api::<Pod>::namespaced(client.clone(), &ns);
-    match api
-        .delete(&name, &DeleteParams::default().grace_period(0))
-        .await
-    {
-        Ok(_) => {}
-        Err(e) if is_not_found(&e) => {}
-        Err(e) => return Err(e.into()),
-    }
+    delete_if_present(&api, &name, &DeleteParams::default().grace_period(0)).await?;
     for _ in 0..50 {
         if api.get_opt(&name).await?.is_none() {
             break;
@@ -308,14 +333,9 @@ pub async fn delete_pod(
     namespace: &str,
     name: &str,
 ) -> Result<(), OpsError> {
-    match Api::<Pod>::namespaced(client.clone(), namespace)
-        .delete(name, &DeleteParams::default().grace_period(0))
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    let api = Api::<Pod>::namespaced(client.clone(), namespace);
+    delete_if_present(&api, name, &DeleteParams::default().grace_period(0)).await?;
+    Ok(())
 }
 
 /// The last `tail` lines of a pod's log; `None` when the pod does not exist.
