@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use app_core::database::with_conn;
 use app_core::k8s::ops::{self, Kind, TRAINING_KINDS, WORKFLOW};
+use app_core::usage::Prometheus;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use k8s_openapi::api::core::v1::Pod;
@@ -489,23 +490,14 @@ pub async fn watch_gpu(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
 
 /// `watch_pod_utilization`: needs Prometheus (`PROMETHEUS_URL`); without it, skipped.
 pub async fn watch_pod_utilization(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
-    let Some(prom) = ctx.config.prometheus_url.clone() else {
+    let Some(prom) = ctx.config.prometheus_url.as_deref() else {
         return Ok("PROMETHEUS_URL not set: skipped".into());
     };
-    let client = reqwest::Client::new();
     let q = format!(
         "max_over_time(sum by (pod) (rate(container_cpu_usage_seconds_total{{namespace=\"{}\"}}[5m]))[1d:5m])",
         ctx.config.service_namespace
     );
-    let resp: Value = client
-        .get(format!("{prom}/api/v1/query"))
-        .query(&[("query", q)])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let resp = Prometheus::new(prom).query(&q, None).await?;
     let n = resp["data"]["result"]
         .as_array()
         .map(|a| a.len())

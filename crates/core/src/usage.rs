@@ -158,14 +158,21 @@ impl Prometheus {
         }
     }
 
-    /// An instant query evaluated at `at`; the max of its vector.
-    pub async fn query_max(&self, query: &str, at: DateTime<Utc>) -> Result<Option<f64>, String> {
+    /// An instant query, evaluated at `at` (now with `None`): the answer, once the
+    /// server said `success`.
+    pub async fn query(&self, query: &str, at: Option<DateTime<Utc>>) -> Result<Value, String> {
         let url = format!("{}/api/v1/query", self.base);
-        let time = format!("{:.3}", at.timestamp_millis() as f64 / 1000.0);
+        let mut params = vec![("query", query.to_string())];
+        if let Some(at) = at {
+            params.push((
+                "time",
+                format!("{:.3}", at.timestamp_millis() as f64 / 1000.0),
+            ));
+        }
         let resp = self
             .client
             .get(&url)
-            .query(&[("query", query), ("time", time.as_str())])
+            .query(&params)
             .send()
             .await
             .map_err(|e| format!("prometheus {url}: {e}"))?;
@@ -182,7 +189,12 @@ impl Prometheus {
                     .unwrap_or("query failed")
             ));
         }
-        Ok(vector_max(&body))
+        Ok(body)
+    }
+
+    /// An instant query evaluated at `at`; the max of its vector.
+    pub async fn query_max(&self, query: &str, at: DateTime<Utc>) -> Result<Option<f64>, String> {
+        Ok(vector_max(&self.query(query, Some(at)).await?))
     }
 
     /// Max CPU cores and max memory (GiB) of the pods matching `pod_regex` in `namespace`
