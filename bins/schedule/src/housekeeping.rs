@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use app_core::database::with_conn;
-use app_core::k8s::ops::{self, Kind, TRAINING_KINDS, WORKFLOW};
+use app_core::k8s::ops::{self, DEPLOYMENT, INFERENCE_SERVICE_OBJECTS, TRAINING_KINDS, WORKFLOW};
 use app_core::usage::Prometheus;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -176,13 +176,7 @@ pub async fn delete_workflow(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
             }
         }
         // deployments a finished run started
-        let deploy = Kind {
-            group: "apps",
-            version: "v1",
-            kind: "Deployment",
-            plural: "deployments",
-        };
-        for d in ops::list_objects(&client, &deploy, None, "run-id")
+        for d in ops::list_objects(&client, &DEPLOYMENT, None, "run-id")
             .await
             .map_err(|e| format!("{cluster}: {e}"))?
         {
@@ -203,7 +197,7 @@ pub async fn delete_workflow(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
                 db_status_of_run(ctx, &run).await.as_deref(),
                 Some("Succeeded" | "Deleted" | "Failed")
             ) {
-                ops::delete_object(&client, &deploy, &ns, &name)
+                ops::delete_object(&client, &DEPLOYMENT, &ns, &name)
                     .await
                     .map_err(|e| format!("{cluster}: {e}"))?;
                 deleted += 1;
@@ -267,39 +261,8 @@ pub async fn delete_debug_docker(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
         let ns = ctx.config.service_namespace.clone();
         for svc in &rows {
             for name in [svc.clone(), format!("debug-{svc}"), format!("test-{svc}")] {
-                for kind in [
-                    Kind {
-                        group: "apps",
-                        version: "v1",
-                        kind: "Deployment",
-                        plural: "deployments",
-                    },
-                    Kind {
-                        group: "",
-                        version: "v1",
-                        kind: "Service",
-                        plural: "services",
-                    },
-                    Kind {
-                        group: "",
-                        version: "v1",
-                        kind: "ConfigMap",
-                        plural: "configmaps",
-                    },
-                    Kind {
-                        group: "autoscaling",
-                        version: "v2",
-                        kind: "HorizontalPodAutoscaler",
-                        plural: "horizontalpodautoscalers",
-                    },
-                    Kind {
-                        group: "networking.istio.io",
-                        version: "v1alpha3",
-                        kind: "VirtualService",
-                        plural: "virtualservices",
-                    },
-                ] {
-                    ops::delete_object(&client, &kind, &ns, &name)
+                for kind in INFERENCE_SERVICE_OBJECTS {
+                    ops::delete_object(&client, kind, &ns, &name)
                         .await
                         .map_err(|e| e.to_string())?;
                 }

@@ -81,32 +81,65 @@ pub const TRAINING_KINDS: &[Kind] = &[
     },
 ];
 
+pub const DEPLOYMENT: Kind = Kind {
+    group: "apps",
+    version: "v1",
+    kind: "Deployment",
+    plural: "deployments",
+};
+
+pub const STATEFUL_SET: Kind = Kind {
+    group: "apps",
+    version: "v1",
+    kind: "StatefulSet",
+    plural: "statefulsets",
+};
+
+pub const DAEMON_SET: Kind = Kind {
+    group: "apps",
+    version: "v1",
+    kind: "DaemonSet",
+    plural: "daemonsets",
+};
+
+pub const SERVICE: Kind = Kind {
+    group: "",
+    version: "v1",
+    kind: "Service",
+    plural: "services",
+};
+
+pub const CONFIG_MAP: Kind = Kind {
+    group: "",
+    version: "v1",
+    kind: "ConfigMap",
+    plural: "configmaps",
+};
+
+pub const HORIZONTAL_POD_AUTOSCALER: Kind = Kind {
+    group: "autoscaling",
+    version: "v2",
+    kind: "HorizontalPodAutoscaler",
+    plural: "horizontalpodautoscalers",
+};
+
+pub const VIRTUAL_SERVICE: Kind = Kind {
+    group: "networking.istio.io",
+    version: "v1alpha3",
+    kind: "VirtualService",
+    plural: "virtualservices",
+};
+
 /// Workload kinds deleted with a run id (the original deletes these but not pods).
-pub const RUN_WORKLOADS: &[Kind] = &[
-    Kind {
-        group: "apps",
-        version: "v1",
-        kind: "Deployment",
-        plural: "deployments",
-    },
-    Kind {
-        group: "apps",
-        version: "v1",
-        kind: "StatefulSet",
-        plural: "statefulsets",
-    },
-    Kind {
-        group: "apps",
-        version: "v1",
-        kind: "DaemonSet",
-        plural: "daemonsets",
-    },
-    Kind {
-        group: "",
-        version: "v1",
-        kind: "Service",
-        plural: "services",
-    },
+pub const RUN_WORKLOADS: &[Kind] = &[DEPLOYMENT, STATEFUL_SET, DAEMON_SET, SERVICE];
+
+/// The objects of an inference service, all named after it.
+pub const INFERENCE_SERVICE_OBJECTS: &[Kind] = &[
+    DEPLOYMENT,
+    SERVICE,
+    CONFIG_MAP,
+    HORIZONTAL_POD_AUTOSCALER,
+    VIRTUAL_SERVICE,
 ];
 
 /// Errors of cluster calls.
