@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use app_core::database::with_conn;
 use app_core::k8s::ops::{self, DEPLOYMENT, INFERENCE_SERVICE_OBJECTS, TRAINING_KINDS, WORKFLOW};
+use app_core::resource_status::{is_training_final, training_status};
 use app_core::usage::Prometheus;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -29,29 +30,18 @@ fn rfc3339(v: Option<&Value>) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-/// The phase and finish time of a workflow or training job (`get_crd_status`).
-pub fn crd_status(obj: &Value) -> (String, Option<DateTime<Utc>>) {
+/// The phase and finish time of a workflow or training job of API group `group`
+/// (`get_crd_status`): the phase as the watcher reads it
+/// (`resource_status::training_status`); the finish time is `finishedAt`, else
+/// `completionTime`, else for a final phase (`is_training_final`) the
+/// `state.lastTransitionTime` of Volcano jobs.
+pub fn crd_status(group: &str, obj: &Value) -> (String, Option<DateTime<Utc>>) {
+    let phase = training_status(group, obj);
     let status = &obj["status"];
-    let phase = status["phase"]
-        .as_str()
-        .or_else(|| status["state"]["phase"].as_str())
-        .map(String::from)
-        .unwrap_or_else(|| {
-            status["conditions"]
-                .as_array()
-                .and_then(|c| c.last())
-                .and_then(|c| c["type"].as_str())
-                .unwrap_or("")
-                .to_string()
-        });
-    let terminal = matches!(
-        phase.as_str(),
-        "Succeeded" | "Failed" | "Error" | "Completed" | "Aborted" | "Terminated"
-    );
     let finished = rfc3339(status.get("finishedAt"))
         .or_else(|| rfc3339(status.get("completionTime")))
         .or_else(|| {
-            if terminal {
+            if is_training_final(&phase) {
                 rfc3339(status["state"].get("lastTransitionTime"))
             } else {
                 None
@@ -122,8 +112,7 @@ pub async fn delete_workflow(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
                     continue;
                 };
                 let labels = obj.metadata.labels.clone().unwrap_or_default();
-                let data = serde_json::to_value(&obj).unwrap_or(Value::Null);
-                let (phase, finished) = crd_status(&data);
+                let (phase, finished) = crd_status(kind.group, &obj.data);
                 let created = obj.metadata.creation_timestamp.as_ref().and_then(k8s_time);
                 let stopped = match labels.get("run-id") {
                     Some(run) => db_status_of_run(ctx, run).await.as_deref() == Some("Deleted"),
@@ -615,13 +604,16 @@ mod tests {
     #[test]
     fn reads_crd_status() {
         let wf = serde_json::json!({"status": {"phase": "Succeeded", "finishedAt": "2026-11-30T03:00:00Z"}});
-        let (p, f) = crd_status(&wf);
+        let (p, f) = crd_status("argoproj.io", &wf);
         assert_eq!(p, "Succeeded");
         assert!(f.is_some());
         let vc = serde_json::json!({"status": {"state": {"phase": "Completed", "lastTransitionTime": "2026-11-30T03:00:00Z"}}});
-        assert_eq!(crd_status(&vc).0, "Completed");
-        assert!(crd_status(&vc).1.is_some());
+        assert_eq!(crd_status("batch.volcano.sh", &vc).0, "Completed");
+        assert!(crd_status("batch.volcano.sh", &vc).1.is_some());
         let tf = serde_json::json!({"status": {"conditions": [{"type": "Created"}, {"type": "Running"}]}});
-        assert_eq!(crd_status(&tf), ("Running".to_string(), None));
+        assert_eq!(
+            crd_status("kubeflow.org", &tf),
+            ("Running".to_string(), None)
+        );
     }
 }
