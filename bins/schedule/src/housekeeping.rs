@@ -3,16 +3,19 @@
 //! pods stuck terminating, GPU and utilisation reports, and the automatic correction
 //! of the resources scheduled tasks ask for.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use app_core::database::with_conn;
-use app_core::k8s::ops::{self, DEPLOYMENT, INFERENCE_SERVICE_OBJECTS, TRAINING_KINDS, WORKFLOW};
+use app_core::k8s::ops::{
+    self, DEPLOYMENT, INFERENCE_SERVICE_OBJECTS, Kind, TRAINING_KINDS, WORKFLOW,
+};
 use app_core::resource_status::{is_training_final, training_status};
 use app_core::usage::Prometheus;
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
 use crate::context::Ctx;
@@ -61,28 +64,116 @@ async fn clients(ctx: &Ctx) -> Vec<(String, kube::Client)> {
     out
 }
 
-/// Status of the DB workflow of a run id, if recorded.
-async fn db_status_of_run(ctx: &Ctx, run_id: &str) -> Option<String> {
-    let pattern = format!("%\"run-id\": \"{run_id}\"%");
-    with_conn(&ctx.pool, move |conn| {
-        use app_models::schema::workflow::dsl::*;
-        Ok(workflow
-            .filter(labels.like(pattern))
-            .select(status)
-            .order(id.desc())
-            .first::<Option<String>>(conn)
-            .optional()?
-            .flatten())
-    })
-    .await
-    .ok()
-    .flatten()
+/// The newest `workflow` row whose labels name a run id.
+#[derive(Debug, Clone)]
+struct RunRow {
+    id: i32,
+    name: Option<String>,
+    namespace: Option<String>,
+    status: Option<String>,
 }
 
-async fn mark_deleted(ctx: &Ctx, wf_name: &str, wf_ns: &str) {
+/// Run ids looked up by one scan of `workflow`.
+const RUN_IDS_PER_QUERY: usize = 100;
+
+/// The status of the DB workflow of each run id, read once for a whole pass: the newest
+/// row whose labels match `%"run-id": "<id>"%`, as one query per object did before, but
+/// with one scan of `workflow` for up to [`RUN_IDS_PER_QUERY`] run ids.
+#[derive(Debug, Default)]
+struct RunStatuses(HashMap<String, RunRow>);
+
+impl RunStatuses {
+    async fn load(ctx: &Ctx, run_ids: BTreeSet<String>) -> RunStatuses {
+        let run_ids: Vec<String> = run_ids.into_iter().collect();
+        let mut out = HashMap::new();
+        for chunk in run_ids.chunks(RUN_IDS_PER_QUERY) {
+            let ids = chunk.to_vec();
+            match with_conn(&ctx.pool, move |conn| Ok(newest_rows(conn, &ids)?)).await {
+                Ok(rows) => out.extend(rows),
+                // unknown, as a failed lookup always was
+                Err(e) => tracing::warn!(error = %e, "cannot read the workflow rows of runs"),
+            }
+        }
+        RunStatuses(out)
+    }
+
+    /// Status of the DB workflow of a run id, if recorded.
+    fn status(&self, run_id: &str) -> Option<&str> {
+        self.0.get(run_id)?.status.as_deref()
+    }
+
+    /// The rows of workflow `name` in `namespace` were marked `Deleted`.
+    fn mark_deleted(&mut self, name: &str, namespace: &str) {
+        for row in self.0.values_mut() {
+            if row.name.as_deref() == Some(name) && row.namespace.as_deref() == Some(namespace) {
+                row.status = Some("Deleted".into());
+            }
+        }
+    }
+}
+
+/// The newest `workflow` row of each of `run_ids` (by the same `LIKE` as ever), in one
+/// scan: every row says which of the patterns it matches.
+fn newest_rows(
+    conn: &mut MysqlConnection,
+    run_ids: &[String],
+) -> QueryResult<HashMap<String, RunRow>> {
+    #[derive(diesel::QueryableByName)]
+    struct Matched {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        id: i32,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        name: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        namespace: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        status: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        matched: String,
+    }
+    if run_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let flags: Vec<String> = (0..run_ids.len())
+        .map(|i| format!("IF(labels LIKE ?, '{i}', NULL)"))
+        .collect();
+    let sql = format!(
+        "SELECT id, name, namespace, status, CONCAT_WS(',', {}) AS matched FROM workflow HAVING matched <> ''",
+        flags.join(", ")
+    );
+    let mut query = diesel::sql_query(sql).into_boxed::<diesel::mysql::Mysql>();
+    for run_id in run_ids {
+        query = query.bind::<diesel::sql_types::Text, _>(format!("%\"run-id\": \"{run_id}\"%"));
+    }
+    let rows: Vec<Matched> = query.load(conn)?;
+    let mut out: HashMap<String, RunRow> = HashMap::new();
+    for r in rows {
+        for i in r.matched.split(',').filter_map(|i| i.parse::<usize>().ok()) {
+            let Some(run_id) = run_ids.get(i) else {
+                continue;
+            };
+            if out.get(run_id).is_some_and(|newest| newest.id > r.id) {
+                continue;
+            }
+            out.insert(
+                run_id.clone(),
+                RunRow {
+                    id: r.id,
+                    name: r.name.clone(),
+                    namespace: r.namespace.clone(),
+                    status: r.status.clone(),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Marks the rows of a deleted workflow `Deleted`; true when the update ran.
+async fn mark_deleted(ctx: &Ctx, wf_name: &str, wf_ns: &str) -> bool {
     let (n, ns) = (wf_name.to_string(), wf_ns.to_string());
     let now = app_core::time_string_now(ctx.config.schedule.time_zone);
-    let _ = with_conn(&ctx.pool, move |conn| {
+    with_conn(&ctx.pool, move |conn| {
         use app_models::schema::workflow::dsl::*;
         Ok(
             diesel::update(workflow.filter(name.eq(n)).filter(namespace.eq(ns)))
@@ -90,108 +181,152 @@ async fn mark_deleted(ctx: &Ctx, wf_name: &str, wf_ns: &str) {
                 .execute(conn)?,
         )
     })
-    .await;
+    .await
+    .is_ok()
+}
+
+/// The objects of one kind in one cluster that `delete_workflow` looks at.
+struct Listed {
+    cluster: String,
+    client: kube::Client,
+    kind: &'static Kind,
+    objects: Vec<DynamicObject>,
+}
+
+/// Lists, cluster by cluster, the workflows, the training jobs and the deployments with
+/// a run id; on a failure, what was listed before it and the error.
+async fn list_for_deletion(ctx: &Ctx) -> (Vec<Listed>, Option<String>) {
+    let mut listed = Vec::new();
+    for (cluster, client) in clients(ctx).await {
+        let kinds = std::iter::once(&WORKFLOW)
+            .chain(TRAINING_KINDS)
+            .map(|k| (k, ""))
+            .chain(std::iter::once((&DEPLOYMENT, "run-id")));
+        for (kind, selector) in kinds {
+            match ops::list_objects(&client, kind, None, selector).await {
+                Ok(objects) => listed.push(Listed {
+                    cluster: cluster.clone(),
+                    client: client.clone(),
+                    kind,
+                    objects,
+                }),
+                Err(e) => return (listed, Some(format!("{cluster}: {e}"))),
+            }
+        }
+    }
+    (listed, None)
 }
 
 /// `delete_workflow`: deletes finished workflows and training jobs older than the TTL and
-/// those whose workflow was stopped; alerts on ones running too long.
+/// those whose workflow was stopped; alerts on ones running too long. Everything is
+/// listed first, so the DB status of every run id is read together; the objects are then
+/// handled in the order they were listed (a listing that failed ends the pass there).
 pub async fn delete_workflow(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
     let ttl = chrono::Duration::hours(ctx.config.schedule.finished_ttl_hours);
     let alert_after = chrono::Duration::hours(ctx.config.schedule.running_alert_hours);
     let now = Utc::now();
+    let (listed, list_error) = list_for_deletion(ctx).await;
+    let run_ids: BTreeSet<String> = listed
+        .iter()
+        .flat_map(|l| &l.objects)
+        .filter_map(|o| o.metadata.labels.as_ref()?.get("run-id").cloned())
+        .collect();
+    let mut runs = RunStatuses::load(ctx, run_ids).await;
     let (mut deleted, mut alerted) = (0, 0);
-    for (cluster, client) in clients(ctx).await {
-        for kind in std::iter::once(&WORKFLOW).chain(TRAINING_KINDS) {
-            let objects = ops::list_objects(&client, kind, None, "")
-                .await
-                .map_err(|e| format!("{cluster}: {e}"))?;
-            for obj in objects {
+    for Listed {
+        cluster,
+        client,
+        kind,
+        objects,
+    } in &listed
+    {
+        if **kind == DEPLOYMENT {
+            // deployments a finished run started
+            for d in objects {
                 let (Some(name), Some(ns)) =
-                    (obj.metadata.name.clone(), obj.metadata.namespace.clone())
+                    (d.metadata.name.clone(), d.metadata.namespace.clone())
                 else {
                     continue;
                 };
-                let labels = obj.metadata.labels.clone().unwrap_or_default();
-                let (phase, finished) = crd_status(kind.group, &obj.data);
-                let created = obj.metadata.creation_timestamp.as_ref().and_then(k8s_time);
-                let stopped = match labels.get("run-id") {
-                    Some(run) => db_status_of_run(ctx, run).await.as_deref() == Some("Deleted"),
-                    None => false,
+                let Some(run) = d
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("run-id"))
+                    .cloned()
+                else {
+                    continue;
                 };
-                let expired = finished
-                    .map(|f| now.signed_duration_since(f) > ttl)
-                    .unwrap_or(false);
-                if stopped || expired {
-                    ops::delete_object(&client, kind, &ns, &name)
+                if matches!(runs.status(&run), Some("Succeeded" | "Deleted" | "Failed")) {
+                    ops::delete_object(client, &DEPLOYMENT, &ns, &name)
                         .await
                         .map_err(|e| format!("{cluster}: {e}"))?;
                     deleted += 1;
-                    if *kind == WORKFLOW {
-                        mark_deleted(ctx, &name, &ns).await;
-                    }
-                } else if *kind == WORKFLOW
-                    && phase == "Running"
-                    && created
-                        .map(|c| now.signed_duration_since(c) > alert_after)
-                        .unwrap_or(false)
-                {
-                    let user = [
-                        "run-rtx",
-                        "pipeline-rtx",
-                        "run-username",
-                        "pipeline-username",
-                    ]
-                    .iter()
-                    .find_map(|k| labels.get(*k))
-                    .cloned()
-                    .unwrap_or_default();
-                    let mut to = vec![user.clone()];
-                    to.extend(ctx.config.admin_users.clone());
-                    let message = format!(
-                        "{user} workflows {name} {} 创建时间 {}， 已经运行时间过久，注意修正",
-                        labels.get("pipeline-id").cloned().unwrap_or_default(),
-                        created.map(|c| c.to_rfc3339()).unwrap_or_default()
-                    );
-                    ctx.notify_once(
-                        &format!("running-too-long:{cluster}:{ns}:{name}"),
-                        24 * 3600,
-                        to,
-                        message,
-                        "schedule",
-                    )
-                    .await;
-                    alerted += 1;
                 }
             }
+            continue;
         }
-        // deployments a finished run started
-        for d in ops::list_objects(&client, &DEPLOYMENT, None, "run-id")
-            .await
-            .map_err(|e| format!("{cluster}: {e}"))?
-        {
-            let (Some(name), Some(ns)) = (d.metadata.name.clone(), d.metadata.namespace.clone())
+        for obj in objects {
+            let (Some(name), Some(ns)) =
+                (obj.metadata.name.clone(), obj.metadata.namespace.clone())
             else {
                 continue;
             };
-            let Some(run) = d
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("run-id"))
-                .cloned()
-            else {
-                continue;
+            let labels = obj.metadata.labels.clone().unwrap_or_default();
+            let (phase, finished) = crd_status(kind.group, &obj.data);
+            let created = obj.metadata.creation_timestamp.as_ref().and_then(k8s_time);
+            let stopped = match labels.get("run-id") {
+                Some(run) => runs.status(run) == Some("Deleted"),
+                None => false,
             };
-            if matches!(
-                db_status_of_run(ctx, &run).await.as_deref(),
-                Some("Succeeded" | "Deleted" | "Failed")
-            ) {
-                ops::delete_object(&client, &DEPLOYMENT, &ns, &name)
+            let expired = finished
+                .map(|f| now.signed_duration_since(f) > ttl)
+                .unwrap_or(false);
+            if stopped || expired {
+                ops::delete_object(client, kind, &ns, &name)
                     .await
                     .map_err(|e| format!("{cluster}: {e}"))?;
                 deleted += 1;
+                if **kind == WORKFLOW && mark_deleted(ctx, &name, &ns).await {
+                    runs.mark_deleted(&name, &ns);
+                }
+            } else if **kind == WORKFLOW
+                && phase == "Running"
+                && created
+                    .map(|c| now.signed_duration_since(c) > alert_after)
+                    .unwrap_or(false)
+            {
+                let user = [
+                    "run-rtx",
+                    "pipeline-rtx",
+                    "run-username",
+                    "pipeline-username",
+                ]
+                .iter()
+                .find_map(|k| labels.get(*k))
+                .cloned()
+                .unwrap_or_default();
+                let mut to = vec![user.clone()];
+                to.extend(ctx.config.admin_users.clone());
+                let message = format!(
+                    "{user} workflows {name} {} 创建时间 {}， 已经运行时间过久，注意修正",
+                    labels.get("pipeline-id").cloned().unwrap_or_default(),
+                    created.map(|c| c.to_rfc3339()).unwrap_or_default()
+                );
+                ctx.notify_once(
+                    &format!("running-too-long:{cluster}:{ns}:{name}"),
+                    24 * 3600,
+                    to,
+                    message,
+                    "schedule",
+                )
+                .await;
+                alerted += 1;
             }
         }
+    }
+    if let Some(e) = list_error {
+        return Err(e);
     }
     Ok(format!("deleted {deleted}, alerted {alerted}"))
 }
@@ -599,6 +734,26 @@ mod tests {
         assert_eq!(recommend(3.0, 10.0), (7, 16));
         assert_eq!(recommend(0.2, 0.5), (3, 3));
         assert_eq!(recommend(500.0, 900.0), (150, 350));
+    }
+
+    #[test]
+    fn a_workflow_marked_deleted_in_a_pass_reads_deleted() {
+        let row = |id, name: &str, status: &str| RunRow {
+            id,
+            name: Some(name.into()),
+            namespace: Some("pipeline".into()),
+            status: Some(status.into()),
+        };
+        let mut runs = RunStatuses(HashMap::from([
+            ("r1".to_string(), row(3, "w1", "Error")),
+            ("r2".to_string(), row(4, "w2", "Running")),
+        ]));
+        runs.mark_deleted("w1", "other");
+        assert_eq!(runs.status("r1"), Some("Error"));
+        runs.mark_deleted("w1", "pipeline");
+        assert_eq!(runs.status("r1"), Some("Deleted"));
+        assert_eq!(runs.status("r2"), Some("Running"));
+        assert_eq!(runs.status("r3"), None);
     }
 
     #[test]
