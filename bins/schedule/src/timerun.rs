@@ -12,6 +12,7 @@ use app_core::database::with_conn;
 use app_core::jobs::{StopRun, SubmitRun};
 use app_core::json_text::pretty4;
 use app_core::k8s::project::ProjectSettings;
+use app_core::notify_text::receivers;
 use app_models::DbError;
 use app_models::forms::NewRun;
 use app_models::schema::*;
@@ -53,22 +54,6 @@ struct Launch {
     run: i32,
     pipeline: i32,
     token: String,
-}
-
-fn receivers(alert_user: Option<&str>, creator: Option<&str>) -> Vec<String> {
-    let mut r: Vec<String> = alert_user
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect();
-    if let Some(c) = creator.filter(|c| !c.is_empty())
-        && !r.iter().any(|x| x == c)
-    {
-        r.insert(0, c.to_string());
-    }
-    r
 }
 
 /// `parameter.status == "offline"` or `parameter.suspend` true: the pipeline's schedule is paused.
@@ -147,7 +132,10 @@ fn load_pipelines(
                     },
                     namespace: ns.unwrap_or_else(|| "pipeline".into()),
                     cluster: clusters.cluster_for(settings.cluster.as_deref()),
-                    receivers: receivers(alert.as_deref(), creator.as_deref()),
+                    receivers: receivers(&[
+                        creator.as_deref().unwrap_or(""),
+                        alert.as_deref().unwrap_or(""),
+                    ]),
                     suspended: is_suspended(parameter.as_deref()),
                 }
             },
