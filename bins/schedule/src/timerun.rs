@@ -17,7 +17,7 @@ use app_models::DbError;
 use app_models::forms::NewRun;
 use app_models::schema::*;
 use app_models::time::{TIME_FORMAT, parse_time};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, SubsecRound};
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 
@@ -325,13 +325,11 @@ fn decide(
         let Some(entries) = by_pipeline.get(&p.id) else {
             continue;
         };
-        let start = p
-            .start
-            .map(|s| s.format(TIME_FORMAT).to_string())
-            .unwrap_or_default();
+        // after the start, to the second (as the time columns hold them)
+        let start = p.start.map(|s| s.trunc_subsecs(0));
         let mut views: Vec<RunView> = entries
             .iter()
-            .filter(|(r, _)| r.execution_date.format(TIME_FORMAT).to_string() > start)
+            .filter(|(r, _)| start.is_none_or(|s| r.execution_date.trunc_subsecs(0) > s))
             .map(|(r, _)| r.clone())
             .collect();
         if views.is_empty() {
@@ -345,7 +343,9 @@ fn decide(
             && let Some(prev) = previous_run(
                 conn,
                 p.id,
-                &start,
+                &start
+                    .map(|s| s.format(TIME_FORMAT).to_string())
+                    .unwrap_or_default(),
                 &oldest.execution_date.format(TIME_FORMAT).to_string(),
             )?
             && !views.iter().any(|v| v.id == prev.id)
