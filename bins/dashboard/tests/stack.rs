@@ -168,10 +168,20 @@ async fn the_stack_runs_the_demo_and_backfills_cron_runs() {
         "{}:00:01",
         (now - chrono::Duration::hours(3)).format("%Y-%m-%d %H")
     );
+    // only the three hours since the start fire (next: tomorrow), so no fourth run
+    // appears if the test crosses a full hour
+    let cron_time = {
+        use chrono::Timelike;
+        let hours: Vec<String> = (0..3)
+            .rev()
+            .map(|back| ((now.hour() + 24 - back) % 24).to_string())
+            .collect();
+        format!("0 {} * * *", hours.join(","))
+    };
     api.call(
         reqwest::Method::PUT,
         &format!("/pipeline_modelview/api/{pid}"),
-        Some(json!({"schedule_type": "crontab", "cron_time": "0 * * * *", "cronjob_start_time": start,
+        Some(json!({"schedule_type": "crontab", "cron_time": cron_time, "cronjob_start_time": start,
                     "alert_status": "Running,Succeeded,Failed", "alert_user": "ops", "max_active_runs": 3})),
     )
     .await;

@@ -15,21 +15,23 @@ use testkit::process::{Process, free_port};
 async fn a_killed_scheduler_loses_and_duplicates_nothing() {
     let db = TestDb::new();
     base_rows(&db);
-    // ten pipelines with backfill: every one has runs due at once
-    let start = (chrono::Utc::now()
+    // ten pipelines with backfill: every one has runs due at once. They fire at the
+    // three past full hours only (next fire: tomorrow), so the count holds whatever the
+    // minute the test runs at and however long it takes.
+    let now = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
-        .naive_local()
-        - chrono::Duration::hours(3))
-    .format("%Y-%m-%d %H:%M:%S")
-    .to_string();
+        .naive_local();
+    use chrono::Timelike;
+    let hours: Vec<String> = (1..=3)
+        .rev()
+        .map(|back| ((now.hour() + 24 - back) % 24).to_string())
+        .collect();
+    let cron = format!("0 {} * * *", hours.join(","));
+    let start = (now - chrono::Duration::hours(4))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
     for i in 0..10 {
-        cron_pipeline(
-            &db,
-            &format!("k{i}"),
-            "0 * * * *",
-            &start,
-            "max_active_runs = 10",
-        );
+        cron_pipeline(&db, &format!("k{i}"), &cron, &start, "max_active_runs = 10");
     }
     let prefix = testkit::fixtures::prefix();
     let env = |pause: &str, port: u16| -> Vec<(String, String)> {

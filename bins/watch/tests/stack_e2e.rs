@@ -34,9 +34,19 @@ async fn missed_cron_runs_are_backfilled_submitted_run_and_mirrored() {
         "{}:00:01",
         (now - chrono::Duration::hours(3)).format("%Y-%m-%d %H")
     );
+    // only the three hours since the start fire (next: tomorrow), so no fourth run
+    // appears if the test crosses a full hour
+    let cron_time = {
+        use chrono::Timelike;
+        let hours: Vec<String> = (0..3)
+            .rev()
+            .map(|back| ((now.hour() + 24 - back) % 24).to_string())
+            .collect();
+        format!("0 {} * * *", hours.join(","))
+    };
     diesel::update(pipeline::table.find(pid))
         .set((
-            pipeline::cron_time.eq("0 * * * *"),
+            pipeline::cron_time.eq(&cron_time),
             pipeline::cronjob_start_time.eq(&start),
             pipeline::alert_status.eq("Running,Succeeded,Failed"),
         ))

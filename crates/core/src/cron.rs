@@ -301,6 +301,21 @@ mod tests {
     const TZ: Tz = chrono_tz::Asia::Shanghai;
 
     #[test]
+    fn hour_lists_across_midnight() {
+        // the order of a list does not matter: 22,23,0 fires at 22:00, 23:00, 00:00
+        let tab = parse_crontab("0 22,23,0 * * *").unwrap();
+        let w = PlanWindow {
+            look_ahead_secs: 0,
+            ..window("2026-11-30 21:00:01", None, "2026-12-01 00:30:00")
+        };
+        let got: Vec<String> = plan_fire_times(&tab, TZ, &w)
+            .iter()
+            .map(|d| d.format("%d %H:%M").to_string())
+            .collect();
+        assert_eq!(got, vec!["30 22:00", "30 23:00", "01 00:00"]);
+    }
+
+    #[test]
     fn the_original_example() {
         // */5 from 00:03 to 01:05 with a 10-minute resolution: 00:05, 00:15, ..., 00:55
         let tab = parse_crontab("*/5 * * * *").unwrap();
