@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app_core::argo::{CompileConfig, ScheduleType};
+use app_core::argo::CompileConfig;
 use app_core::cron::{
     Crontab, DispatchPolicy, PlanWindow, RunView, decide_dispatch, is_active, parse_crontab,
     plan_fire_times,
@@ -179,12 +179,7 @@ fn insert_runs(
         for t in times {
             let execution_date = t.format(TIME_FORMAT).to_string();
             let run_id = app_core::argo::fresh_run_id();
-            let one = input
-                .clone()
-                .with_schedule_type(ScheduleType::Crontab)
-                .with_execution_date(&execution_date)
-                .with_run_id(&run_id)
-                .with_name_suffix(&run_id[..4]);
+            let one = input.clone().for_cron_run(&execution_date, Some(&run_id));
             let (file, status, message) = match app_core::pipeline::compile(&one, cluster_of) {
                 Ok(c) => (pretty4(&c.workflow), "comed", String::new()),
                 Err(e) => (

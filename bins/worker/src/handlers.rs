@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use app_core::argo::{CompileConfig, ScheduleType};
+use app_core::argo::CompileConfig;
 use app_core::database::with_conn_as;
 use app_core::jobs::{Cleanup, StopRun, SubmitRun};
 use app_core::k8s::ops::{self, WORKFLOW};
@@ -117,17 +117,6 @@ fn frozen_manifest(run: &Run) -> Option<Value> {
         .filter(Value::is_object)
 }
 
-/// A stable name suffix from a run id, so a recompiled run keeps its workflow name.
-fn suffix_of(run_id: &str) -> Option<String> {
-    let s: String = run_id
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .take(4)
-        .collect();
-    (s.len() == 4).then_some(s)
-}
-
 /// Compiles the run again (its `pipeline_file` was empty or invalid), keeping its run id
 /// and execution date, and stores the result on the row.
 async fn recompile(state: &Arc<WorkerState>, run: &Run) -> Result<Value, JobError> {
@@ -140,21 +129,14 @@ async fn recompile(state: &Arc<WorkerState>, run: &Run) -> Result<Value, JobErro
         let now = chrono::Utc::now()
             .with_timezone(&st.config.schedule.time_zone)
             .naive_local();
-        let mut input = pipeline::load_input(
+        let input = pipeline::load_input(
             conn,
             pipeline_id,
             None,
             CompileConfig::from_config(&st.config),
             now,
         )?
-        .with_schedule_type(ScheduleType::Crontab)
-        .with_execution_date(&run.execution_date);
-        if let Some(rid) = run.run_id.as_deref().filter(|r| !r.is_empty()) {
-            input = input.with_run_id(rid);
-            if let Some(s) = suffix_of(rid) {
-                input = input.with_name_suffix(&s);
-            }
-        }
+        .for_cron_run(&run.execution_date, run.run_id.as_deref());
         let compiled = pipeline::compile(&input, |c| st.registry.cluster_for(c))?;
         diesel::update(run::table.find(run.id))
             .set((
@@ -426,12 +408,6 @@ pub async fn cleanup(state: Arc<WorkerState>, job: Cleanup) -> Result<Outcome, J
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn suffixes_are_stable() {
-        assert_eq!(suffix_of("AB12cd34").as_deref(), Some("ab12"));
-        assert_eq!(suffix_of("a-b"), None);
-    }
 
     #[test]
     fn manifests_are_checked() {
