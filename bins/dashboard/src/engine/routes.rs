@@ -255,13 +255,32 @@ pub async fn log_event(
     }
 }
 
-fn finish(res: Result<HttpResponse, ApiError>) -> (HttpResponse, u16) {
-    let resp = match res {
+/// Runs a write handler's `work` and records it in `logs` with the answer's status and
+/// the time it took (also when it failed, as the original).
+async fn logged(
+    state: &Data,
+    ctx: &Ctx,
+    req: &HttpRequest,
+    action: &str,
+    body: &[u8],
+    work: impl std::future::Future<Output = Result<HttpResponse, ApiError>>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let resp = match work.await {
         Ok(r) => r,
         Err(e) => actix_web::ResponseError::error_response(&e),
     };
-    let status = resp.status().as_u16();
-    (resp, status)
+    log_event(
+        state,
+        ctx,
+        req,
+        action,
+        body,
+        resp.status().as_u16(),
+        started,
+    )
+    .await;
+    resp
 }
 
 async fn info(
@@ -496,29 +515,23 @@ async fn add(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let started = Instant::now();
     let c2 = ctx.clone();
-    let b2 = body.clone();
-    let res = async {
+    let work = async {
         forbid_unless(&state.views[idx], "can_add", "add")?;
         let parsed = json_body(&body)?;
         let row = blocking(&state, move |st, conn| add_row(st, conn, idx, &c2, parsed)).await?;
         state.after_write(idx);
         Ok(ok(Value::Object(row)))
-    }
-    .await;
-    let (resp, status) = finish(res);
-    log_event(
+    };
+    logged(
         &state,
         &ctx,
         &req,
         &format!("{}.post", state.views[idx].api_name),
-        &b2,
-        status,
-        started,
+        &body,
+        work,
     )
-    .await;
-    resp
+    .await
 }
 
 /// Updates a row as `PUT /<id>` does.
@@ -572,10 +585,8 @@ async fn edit(
     id: i64,
     body: web::Bytes,
 ) -> HttpResponse {
-    let started = Instant::now();
     let c2 = ctx.clone();
-    let b2 = body.clone();
-    let res = async {
+    let work = async {
         forbid_unless(&state.views[idx], "can_edit", "edit")?;
         let parsed = json_body(&body)?;
         let row = blocking(&state, move |st, conn| {
@@ -586,20 +597,16 @@ async fn edit(
         Ok(HttpResponse::Ok()
             .insert_header(("api_flashes", "[]"))
             .json(json!({"status": 0, "message": "success", "result": row})))
-    }
-    .await;
-    let (resp, status) = finish(res);
-    log_event(
+    };
+    logged(
         &state,
         &ctx,
         &req,
         &format!("{}.put", state.views[idx].api_name),
-        &b2,
-        status,
-        started,
+        &body,
+        work,
     )
-    .await;
-    resp
+    .await
 }
 
 /// Deletes a row as `DELETE /<id>` does; returns the deleted row.
@@ -645,29 +652,24 @@ pub fn delete_row(
 }
 
 async fn delete(state: Data, idx: usize, ctx: Ctx, req: HttpRequest, id: i64) -> HttpResponse {
-    let started = Instant::now();
     let c2 = ctx.clone();
-    let res = async {
+    let work = async {
         forbid_unless(&state.views[idx], "can_delete", "delete")?;
         let row = blocking(&state, move |st, conn| delete_row(st, conn, idx, &c2, id)).await?;
         state.after_write(idx);
         Ok(HttpResponse::Ok()
             .insert_header(("api_flashes", "[]"))
             .json(json!({"status": 0, "message": "success", "result": row})))
-    }
-    .await;
-    let (resp, status) = finish(res);
-    log_event(
+    };
+    logged(
         &state,
         &ctx,
         &req,
         &format!("{}.delete", state.views[idx].api_name),
         &[],
-        status,
-        started,
+        work,
     )
-    .await;
-    resp
+    .await
 }
 
 fn run_action(
@@ -704,9 +706,8 @@ async fn single_action(
     req: HttpRequest,
     (name, pk): (String, String),
 ) -> HttpResponse {
-    let started = Instant::now();
     let c2 = ctx.clone();
-    let res = async {
+    let work = async {
         let id: i64 = pk.parse().map_err(|_| ApiError::not_found())?;
         let n = name.clone();
         let message = blocking(&state, move |st, conn| {
@@ -715,20 +716,16 @@ async fn single_action(
         .await?;
         state.after_write(idx);
         Ok(envelope(StatusCode::OK, json!({}), 0, &message, &[]))
-    }
-    .await;
-    let (resp, status) = finish(res);
-    log_event(
+    };
+    logged(
         &state,
         &ctx,
         &req,
         &format!("{}.action.{name}", state.views[idx].api_name),
         &[],
-        status,
-        started,
+        work,
     )
-    .await;
-    resp
+    .await
 }
 
 async fn multi_action(
@@ -739,10 +736,8 @@ async fn multi_action(
     name: String,
     body: web::Bytes,
 ) -> HttpResponse {
-    let started = Instant::now();
     let c2 = ctx.clone();
-    let b2 = body.clone();
-    let res = async {
+    let work = async {
         let parsed = json_body(&body)?;
         let ids: Vec<i64> = match parsed.get("ids") {
             Some(Value::Array(a)) => a
@@ -765,20 +760,16 @@ async fn multi_action(
         .await?;
         state.after_write(idx);
         Ok(envelope(StatusCode::OK, json!({}), 0, &message, &[]))
-    }
-    .await;
-    let (resp, status) = finish(res);
-    log_event(
+    };
+    logged(
         &state,
         &ctx,
         &req,
         &format!("{}.multi_action.{name}", state.views[idx].api_name),
-        &b2,
-        status,
-        started,
+        &body,
+        work,
     )
-    .await;
-    resp
+    .await
 }
 
 async fn favorite(
@@ -905,9 +896,8 @@ async fn upload(
     mut payload: actix_multipart::Multipart,
 ) -> HttpResponse {
     use futures::StreamExt;
-    let started = Instant::now();
     let c2 = ctx.clone();
-    let res = async {
+    let work = async {
         forbid_unless(&state.views[idx], "can_add", "add")?;
         let mut data: Option<(String, Vec<u8>)> = None;
         while let Some(field) = payload.next().await {
@@ -999,18 +989,14 @@ async fn upload(
             &format!("success {n} rows"),
             &[],
         ))
-    }
-    .await;
-    let (resp, status) = finish(res);
-    log_event(
+    };
+    logged(
         &state,
         &ctx,
         &req,
         &format!("{}.upload", state.views[idx].api_name),
         &[],
-        status,
-        started,
+        work,
     )
-    .await;
-    resp
+    .await
 }
