@@ -143,7 +143,8 @@ fn newest_rows(
     );
     let mut query = diesel::sql_query(sql).into_boxed::<diesel::mysql::Mysql>();
     for run_id in run_ids {
-        query = query.bind::<diesel::sql_types::Text, _>(format!("%\"run-id\": \"{run_id}\"%"));
+        query = query
+            .bind::<diesel::sql_types::Text, _>(app_models::queries::run_id_label_pattern(run_id));
     }
     let rows: Vec<Matched> = query.load(conn)?;
     let mut out: HashMap<String, RunRow> = HashMap::new();

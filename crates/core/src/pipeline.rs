@@ -248,19 +248,13 @@ pub fn record_submitted_workflow(
 pub fn mark_run_deleted(conn: &mut MysqlConnection, run_id: &str, now: &str) -> QueryResult<usize> {
     diesel::update(
         workflow::table
-            .filter(workflow::labels.like(format!("%\"run-id\": \"{}\"%", like_escape(run_id)))),
+            .filter(workflow::labels.like(app_models::queries::run_id_label_pattern(run_id))),
     )
     .set((
         workflow::status.eq("Deleted"),
         workflow::change_time.eq(now),
     ))
     .execute(conn)
-}
-
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// Removes deleted tasks from a `dag_json` (keys and upstream entries), keeping order.

@@ -31,3 +31,16 @@ pub fn last_insert_id(conn: &mut MysqlConnection) -> QueryResult<i32> {
     let id: u64 = diesel::select(last_insert_id()).get_result(conn)?;
     Ok(id as i32)
 }
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+pub fn like_escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The LIKE pattern of the `workflow.labels` rows of a run id (labels are stored as
+/// 4-space pretty JSON, so `"run-id": "<id>"` appears verbatim).
+pub fn run_id_label_pattern(run_id: &str) -> String {
+    format!("%\"run-id\": \"{}\"%", like_escape(run_id))
+}

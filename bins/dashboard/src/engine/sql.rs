@@ -154,9 +154,4 @@ fn fix_types(table: &TableMeta, mut row: Map<String, Value>) -> Map<String, Valu
     row
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-pub fn like_escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
+pub use app_models::queries::like_escape;
