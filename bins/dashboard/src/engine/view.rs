@@ -239,6 +239,11 @@ pub fn creator_only(ctx: &Ctx) -> Option<SqlFrag> {
     }
 }
 
+/// Whether the caller may change a row: admins, and the user who created it.
+pub fn owns(ctx: &Ctx, row: &Row) -> bool {
+    ctx.is_admin || row.get("created_by_fk").and_then(Value::as_i64) == Some(ctx.user_id as i64)
+}
+
 /// An id from a JSON value: a number, or a string holding one (surrounding spaces allowed).
 pub fn id_of(v: Option<&Value>) -> Option<i64> {
     v.and_then(|v| {

@@ -9,7 +9,7 @@ use super::properties::{CREATOR, MODIFIED};
 use crate::auth::Ctx;
 use crate::engine::response::ApiError;
 use crate::engine::sql::SqlFrag;
-use crate::engine::view::{ModelView, Property, Row, ViewHooks, cols, creator_only};
+use crate::engine::view::{ModelView, Property, Row, ViewHooks, cols, creator_only, owns};
 
 /// Owners and admins edit; everyone else reads.
 pub struct OwnedHooks {
@@ -31,8 +31,7 @@ impl ViewHooks for OwnedHooks {
         ctx: &Ctx,
         item: &Row,
     ) -> Result<bool, ApiError> {
-        Ok(ctx.is_admin
-            || item.get("created_by_fk").and_then(Value::as_i64) == Some(ctx.user_id as i64))
+        Ok(owns(ctx, item))
     }
     fn check_delete_permission(
         &self,

@@ -18,7 +18,9 @@ use crate::cluster::Kube;
 use crate::engine::response::ApiError;
 use crate::engine::routes::blocking;
 use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
-use crate::engine::view::{ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids};
+use crate::engine::view::{
+    ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids, owns,
+};
 
 /// `(type IS NULL OR type IN ('', 'pipeline'))`: the original only showed NULL/'' and so
 /// hid every pipeline a migration had given the server default `pipeline`.
@@ -70,12 +72,6 @@ pub fn task_names(conn: &mut MysqlConnection, pipeline_id: i64) -> Result<Vec<St
         conn,
     )?;
     Ok(rows.into_iter().map(|n| n.name).collect())
-}
-
-/// Is the caller the pipeline's creator (or an admin)?
-pub fn owns(ctx: &Ctx, pipeline: &Row) -> bool {
-    ctx.is_admin
-        || pipeline.get("created_by_fk").and_then(Value::as_i64) == Some(ctx.user_id as i64)
 }
 
 /// Loads a pipeline the caller may see.

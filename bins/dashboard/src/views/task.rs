@@ -15,13 +15,13 @@ use app_core::k8s::{ops, project::ProjectSettings};
 use diesel::mysql::MysqlConnection;
 use serde_json::{Value, json};
 
-use super::pipeline::{is_demo, normalise_name, owns, pipeline_error};
+use super::pipeline::{is_demo, normalise_name, pipeline_error};
 use crate::app::AppState;
 use crate::auth::Ctx;
 use crate::engine::response::ApiError;
 use crate::engine::routes::blocking;
 use crate::engine::sql::{Bind, SqlFrag, execute, select_rows};
-use crate::engine::view::{ModelView, Row, ViewHooks, cols, id_of, in_ids};
+use crate::engine::view::{ModelView, Row, ViewHooks, cols, id_of, in_ids, owns};
 
 fn row_of(
     conn: &mut MysqlConnection,
