@@ -61,7 +61,7 @@ fn main() -> ExitCode {
 }
 
 async fn migrate(config: &Config, revert_all: bool) -> anyhow::Result<()> {
-    let Some(pool) = wait_for_database(&config.database_url, 1, true, || false).await else {
+    let Some(pool) = wait_for_database(&config.database_url, 1, true, None).await else {
         anyhow::bail!("database unreachable");
     };
     let done = with_conn(&pool, move |conn| {
@@ -84,7 +84,7 @@ async fn migrate(config: &Config, revert_all: bool) -> anyhow::Result<()> {
 
 async fn init(config: &Config) -> anyhow::Result<()> {
     migrate(config, false).await?;
-    let Some(pool) = wait_for_database(&config.database_url, 1, false, || false).await else {
+    let Some(pool) = wait_for_database(&config.database_url, 1, false, None).await else {
         anyhow::bail!("database unreachable");
     };
     let cfg = config.clone();

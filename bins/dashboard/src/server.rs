@@ -31,8 +31,7 @@ macro_rules! dashboard_app {
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let Some(pool) =
-        wait_for_database(&config.database_url, config.db_pool_size, true, || false).await
+    let Some(pool) = wait_for_database(&config.database_url, config.db_pool_size, true, None).await
     else {
         anyhow::bail!("database unreachable");
     };

@@ -54,7 +54,7 @@ fn main() {
         vars.insert("DATABASE_URL".to_string(), db.url.clone());
         vars.insert("SECRET_KEY".to_string(), "bench".to_string());
         let config = app_core::Config::from_lookup(&move |k| vars.get(k).cloned()).unwrap();
-        let redis = app_core::redis_conn::wait_for_redis("redis://127.0.0.1:6379/0", || false).await.unwrap();
+        let redis = app_core::redis_conn::wait_for_redis("redis://127.0.0.1:6379/0", None).await.unwrap();
         let prefix = format!("bench-{}:", uuid::Uuid::new_v4().simple());
         let ctx = schedule::context::Ctx::new(Arc::new(config), db.pool(), redis.clone(), &prefix, app_core::metrics::Metrics::new());
         let now = ctx.now();

@@ -33,7 +33,7 @@ async fn send(ctx: &Ctx) {
 async fn a_failed_send_releases_the_claim_so_the_next_attempt_sends() {
     let url = "mysql://root@127.0.0.1:3306/unused_by_this_test";
     let cfg = common::config(url, &[]);
-    let redis = app_core::redis_conn::wait_for_redis("redis://127.0.0.1:6379/0", || false)
+    let redis = app_core::redis_conn::wait_for_redis("redis://127.0.0.1:6379/0", None)
         .await
         .unwrap();
     let prefix = testkit::fixtures::prefix();

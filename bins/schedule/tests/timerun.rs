@@ -299,7 +299,7 @@ async fn two_schedulers_at_once_equal_one() {
     let (a, _, prefix) = ctx(&db, &[]).await;
     // the second replica shares the database and the queues
     let cfg = config(&db.url, &[]);
-    let redis = app_core::redis_conn::wait_for_redis("redis://127.0.0.1:6379/0", || false)
+    let redis = app_core::redis_conn::wait_for_redis("redis://127.0.0.1:6379/0", None)
         .await
         .unwrap();
     let b = std::sync::Arc::new(schedule::context::Ctx::new(

@@ -153,7 +153,7 @@ async fn start_watch(config: &Config, prefix: &str) -> Watch {
     .collect();
     let settings =
         WatchSettings::from_lookup(config, &|k| vars.get(k).map(|v| v.to_string())).unwrap();
-    let redis = app_core::redis_conn::wait_for_redis(&config.redis_url, || false)
+    let redis = app_core::redis_conn::wait_for_redis(&config.redis_url, None)
         .await
         .unwrap();
     let pool = app_models::db::build_pool(&config.database_url, config.db_pool_size);

@@ -27,7 +27,7 @@ use app_core::Config;
 use app_core::k8s::cluster::ClusterRegistry;
 use app_core::metrics::Metrics;
 use app_core::notify::{self, Notification, SendOnceError, Sender};
-use app_core::retry::Backoff;
+use app_core::retry::{Backoff, retry_forever};
 use app_core::shutdown::Shutdown;
 use app_core::usage::Prometheus;
 use app_models::db::DbPool;
@@ -132,20 +132,15 @@ pub async fn run(state: Arc<WatchState>) {
 
 /// The watchers of one cluster; waits (with backoff) until its client can be built.
 async fn run_cluster(state: Arc<WatchState>, cluster: String) {
-    let mut shutdown = state.shutdown.clone();
-    let mut attempt = 0;
-    let client = loop {
-        match state.registry.client(&cluster).await {
-            Ok(c) => break c,
-            Err(e) => {
-                let delay = Backoff::default().delay(attempt);
-                attempt += 1;
-                tracing::error!(%cluster, error = %e, retry_in_ms = delay.as_millis() as u64, "cannot build the cluster client");
-                if shutdown.sleep(delay).await {
-                    return;
-                }
-            }
-        }
+    let Some(client) = retry_forever(
+        &format!("cluster {cluster}"),
+        Backoff::default(),
+        Some(state.shutdown.clone()),
+        || state.registry.client(&cluster),
+    )
+    .await
+    else {
+        return;
     };
     tracing::info!(%cluster, "watching");
     let mut set = tokio::task::JoinSet::new();

@@ -5,6 +5,7 @@ use diesel::Connection;
 use diesel::mysql::MysqlConnection;
 
 use crate::retry::{Backoff, retry_forever};
+use crate::shutdown::Shutdown;
 
 /// An error type blocking database work can end in: every `From<DbError>` type, plus
 /// what a blocking task that panicked (or was cancelled) becomes.
@@ -48,15 +49,15 @@ where
 }
 
 /// Waits until MySQL answers (logging each failure, backing off), optionally creating
-/// the database, then returns a pool. Returns `None` if `give_up` says so first.
+/// the database, then returns a pool. Returns `None` if `shutdown` fires first.
 pub async fn wait_for_database(
     url: &str,
     pool_size: u32,
     create: bool,
-    give_up: impl FnMut() -> bool,
+    shutdown: Option<Shutdown>,
 ) -> Option<DbPool> {
     let u = url.to_string();
-    retry_forever("mysql", Backoff::default(), give_up, move || {
+    retry_forever("mysql", Backoff::default(), shutdown, move || {
         let u = u.clone();
         async move {
             tokio::task::spawn_blocking(move || -> Result<(), DbError> {

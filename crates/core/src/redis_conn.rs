@@ -3,11 +3,12 @@
 use redis::aio::ConnectionManager;
 
 use crate::retry::{Backoff, retry_forever};
+use crate::shutdown::Shutdown;
 
-/// Connects to Redis, retrying with backoff until it answers or `give_up` says stop.
-pub async fn wait_for_redis(url: &str, give_up: impl FnMut() -> bool) -> Option<ConnectionManager> {
+/// Connects to Redis, retrying with backoff until it answers or `shutdown` fires.
+pub async fn wait_for_redis(url: &str, shutdown: Option<Shutdown>) -> Option<ConnectionManager> {
     let url = url.to_string();
-    retry_forever("redis", Backoff::default(), give_up, move || {
+    retry_forever("redis", Backoff::default(), shutdown, move || {
         let url = url.clone();
         async move {
             let client = redis::Client::open(url.as_str())?;

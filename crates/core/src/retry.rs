@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::shutdown::Shutdown;
+
 /// Backoff policy: starts at `initial`, doubles up to `max`.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
@@ -28,11 +30,11 @@ impl Backoff {
 }
 
 /// Calls `op` until it succeeds, logging each failure with `what` and waiting with backoff.
-/// Gives up only when `give_up` returns true (e.g. on shutdown).
+/// Gives up (`None`) only when `shutdown` fires, which also cuts a wait short.
 pub async fn retry_forever<T, E, F, Fut>(
     what: &str,
     backoff: Backoff,
-    mut give_up: impl FnMut() -> bool,
+    mut shutdown: Option<Shutdown>,
     mut op: F,
 ) -> Option<T>
 where
@@ -52,10 +54,14 @@ where
             Err(e) => {
                 let delay = backoff.delay(attempt);
                 tracing::warn!(what, error = %e, retry_in_ms = delay.as_millis() as u64, "unreachable, retrying");
-                if give_up() {
-                    return None;
+                match shutdown.as_mut() {
+                    Some(s) => {
+                        if s.sleep(delay).await {
+                            return None;
+                        }
+                    }
+                    None => tokio::time::sleep(delay).await,
                 }
-                tokio::time::sleep(delay).await;
                 attempt += 1;
             }
         }
@@ -84,23 +90,38 @@ mod tests {
             initial: Duration::from_millis(1),
             max: Duration::from_millis(2),
         };
-        let v = retry_forever(
-            "x",
-            b,
-            || false,
-            || {
-                n += 1;
-                let ok = n >= 3;
-                async move {
-                    if ok {
-                        Ok::<_, String>(7)
-                    } else {
-                        Err("down".to_string())
-                    }
+        let v = retry_forever("x", b, None, || {
+            n += 1;
+            let ok = n >= 3;
+            async move {
+                if ok {
+                    Ok::<_, String>(7)
+                } else {
+                    Err("down".to_string())
                 }
-            },
-        )
+            }
+        })
         .await;
         assert_eq!(v, Some(7));
+    }
+
+    #[tokio::test]
+    async fn a_shutdown_ends_the_wait() {
+        let (trigger, shutdown) = crate::shutdown::shutdown_channel();
+        let b = Backoff {
+            initial: Duration::from_secs(3600),
+            max: Duration::from_secs(3600),
+        };
+        let waiting = tokio::spawn(retry_forever("x", b, Some(shutdown), || async {
+            Err::<(), _>("down".to_string())
+        }));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        trigger.trigger();
+        // an hour-long backoff, yet it returns as soon as the shutdown fires
+        let v = tokio::time::timeout(Duration::from_secs(60), waiting)
+            .await
+            .expect("retry_forever kept waiting after the shutdown")
+            .unwrap();
+        assert_eq!(v, None);
     }
 }

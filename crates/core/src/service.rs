@@ -93,17 +93,15 @@ impl ServiceFrame {
     pub async fn connect(&self, config: &Config) -> Option<(DbPool, ConnectionManager)> {
         let db_up = self.health.dependency("mysql");
         let redis_up = self.health.dependency("redis");
-        let sd = self.shutdown.clone();
         let pool = wait_for_database(
             &config.database_url,
             config.db_pool_size,
             false,
-            move || sd.is_triggered(),
+            Some(self.shutdown.clone()),
         )
         .await?;
         db_up.store(true, Ordering::Relaxed);
-        let sd = self.shutdown.clone();
-        let redis = wait_for_redis(&config.redis_url, move || sd.is_triggered()).await?;
+        let redis = wait_for_redis(&config.redis_url, Some(self.shutdown.clone())).await?;
         redis_up.store(true, Ordering::Relaxed);
         tokio::spawn(probe_dependencies(
             pool.clone(),

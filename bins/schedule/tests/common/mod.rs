@@ -113,7 +113,7 @@ pub fn cron_pipeline(db: &TestDb, name: &str, cron: &str, start: &str, extra_set
 
 pub async fn ctx(db: &TestDb, extra: &[(&str, &str)]) -> (Arc<Ctx>, Arc<Recorder>, String) {
     let cfg = config(&db.url, extra);
-    let redis = app_core::redis_conn::wait_for_redis("redis://127.0.0.1:6379/0", || false)
+    let redis = app_core::redis_conn::wait_for_redis("redis://127.0.0.1:6379/0", None)
         .await
         .unwrap();
     let prefix = testkit::fixtures::prefix();

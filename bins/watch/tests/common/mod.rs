@@ -35,7 +35,7 @@ impl TestWatch {
             vars.insert(k.to_string(), v.to_string());
         }
         let settings = WatchSettings::from_lookup(&config, &|k| vars.get(k).cloned()).unwrap();
-        let redis = app_core::redis_conn::wait_for_redis(&config.redis_url, || false)
+        let redis = app_core::redis_conn::wait_for_redis(&config.redis_url, None)
             .await
             .unwrap();
         let pool = app_models::db::build_pool(&config.database_url, 8);
