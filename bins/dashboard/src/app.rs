@@ -9,8 +9,10 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpResponse, web};
 use app_core::Config;
 use app_models::DbPool;
+use diesel::mysql::MysqlConnection;
 
 use crate::auth::context::{Ctx, CtxCache};
+use crate::auth::keys::Keys;
 use crate::cluster::Kube;
 use crate::engine::meta::SchemaMeta;
 use crate::engine::models::{ModelDef, all_models};
@@ -26,6 +28,8 @@ pub struct AppState {
     pub views: Vec<ModelView>,
     pub ctx_cache: CtxCache,
     pub kube: Arc<Kube>,
+    /// The session and token keys (configured, or generated and shared through the database).
+    pub keys: Keys,
 }
 
 impl AppState {
@@ -37,8 +41,10 @@ impl AppState {
         if schema.table("ab_user").is_none() {
             anyhow::bail!("the database has no cube-studio tables: run `dashboard migrate`");
         }
+        let keys = crate::auth::keys::load_or_create(&mut conn, &config)?;
         let kube = Kube::new(&config)?;
         Ok(AppState {
+            keys,
             pool,
             views: crate::views::all_views(&config, &kube, schema.clone()),
             kube,
@@ -70,6 +76,18 @@ impl AppState {
             self.ctx_cache.put(c);
         }
         Ok(ctx)
+    }
+
+    /// The token of a user as the user centre shows it (for an expiring token, the
+    /// expiry is anchored at its first issue).
+    pub fn user_token(&self, conn: &mut MysqlConnection, ctx: &Ctx) -> Result<String, ApiError> {
+        let ttl = self.config.token_ttl_days;
+        let mut tv = ctx.token;
+        if ttl.is_some() && tv.rotated_at.is_none() {
+            tv = app_models::security::anchor_token(conn, ctx.user_id)?;
+        }
+        crate::auth::tokens::token_for(&self.keys.token, ctx.user_id, &ctx.username, tv, ttl)
+            .map_err(|e| ApiError::internal(format!("cannot sign the token: {e}")))
     }
 
     /// Called after any write: membership and roles may have changed.
@@ -135,6 +153,21 @@ pub fn limits(
             .error_handler(|e, _| ApiError::bad_request(format!("bad query string: {e}")).into()),
         web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()),
     )
+}
+
+/// CORS for the configured origins only (`CORS_ORIGINS`; none by default: the front end
+/// is served from the same origin). Requests from other origins are served without
+/// CORS headers, so browsers keep their pages from reading the answers.
+pub fn cors(config: &Config) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allow_any_method()
+        .allow_any_header()
+        .supports_credentials()
+        .max_age(3600);
+    for origin in &config.cors_origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }
 
 /// Every route of the dashboard.

@@ -11,7 +11,8 @@ use app_core::telemetry::init_tracing;
 
 use dashboard::{seed, server, views};
 
-const USAGE: &str = "usage: dashboard [migrate [--revert-all] | init | serve]";
+const USAGE: &str =
+    "usage: dashboard [migrate [--revert-all] | init | serve | keys rotate <session|token>]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
                 .await
             }
             Some("init") => init(&config).await,
+            Some("keys") => keys(&config, &args[1..]).await,
             None | Some("serve") => server::serve(config).await,
             Some("-h") | Some("--help") | Some("help") => {
                 println!("{USAGE}");
@@ -89,9 +91,49 @@ async fn init(config: &Config) -> anyhow::Result<()> {
     };
     let cfg = config.clone();
     let report = with_conn(&pool, move |conn| {
-        seed::run_seed(conn, &cfg, views::customize_job()).map_err(Into::into)
+        let report = seed::run_seed(conn, &cfg, views::customize_job())?;
+        dashboard::auth::keys::load_or_create(conn, &cfg)?;
+        Ok(report)
     })
     .await?;
     tracing::info!(rows_inserted = report.inserted, "seed data in place");
+    if let Some(password) = report.generated_admin_password {
+        // on stdout, once: it is stored only as a hash
+        println!(
+            "generated admin password for user '{}': {password}  (shown once; set ADMIN_PASSWORD to choose it)",
+            config.admin_username
+        );
+    }
+    Ok(())
+}
+
+/// `dashboard keys rotate <session|token>`: replaces a generated key in the database.
+async fn keys(config: &Config, args: &[String]) -> anyhow::Result<()> {
+    use dashboard::auth::keys::{KeyKind, rotate};
+    let kind = match (
+        args.first().map(String::as_str),
+        args.get(1).map(String::as_str),
+    ) {
+        (Some("rotate"), Some("session")) => KeyKind::Session,
+        (Some("rotate"), Some("token")) => KeyKind::Token,
+        _ => anyhow::bail!("{USAGE}"),
+    };
+    let configured = match kind {
+        KeyKind::Session => config.secret_key.is_some(),
+        KeyKind::Token => config.jwt_password.is_some(),
+    };
+    if configured {
+        tracing::warn!(
+            "this key is set in the environment, which overrides the stored one: change the environment variable instead"
+        );
+    }
+    let Some(pool) = wait_for_database(&config.database_url, 1, false, None).await else {
+        anyhow::bail!("database unreachable");
+    };
+    with_conn(&pool, move |conn| rotate(conn, kind).map_err(Into::into)).await?;
+    println!(
+        "{} key rotated: restart every dashboard replica to use it",
+        kind.setting_name()
+    );
     Ok(())
 }

@@ -59,6 +59,20 @@ pub const ADMIN_ONLY_VIEWS: &[&str] = &[
 #[derive(Debug, Default)]
 pub struct SeedReport {
     pub inserted: usize,
+    /// The admin's password when `init` created the admin without `ADMIN_PASSWORD`:
+    /// generated, shown once, never stored in clear.
+    pub generated_admin_password: Option<String>,
+}
+
+/// A random password of 20 letters and digits (about 119 bits).
+fn generate_password() -> String {
+    use rand::Rng;
+    use rand::distr::Alphanumeric;
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
 }
 
 fn arg(kind: &str, label: &str, default: serde_json::Value, describe: &str) -> serde_json::Value {
@@ -330,6 +344,7 @@ fn seed_in_tx(
     }
 
     // 2. admin user
+    let mut generated_password = None;
     let admin_id = find_or_insert(
         conn,
         &mut report,
@@ -342,10 +357,7 @@ fn seed_in_tx(
         |conn| {
             let password = match &config.admin_password {
                 Some(p) => p.clone(),
-                None => {
-                    tracing::warn!(user = %config.admin_username, "ADMIN_PASSWORD is not set: the admin password is 'admin'; change it");
-                    "admin".to_string()
-                }
+                None => generated_password.insert(generate_password()).clone(),
             };
             let audit = Audit::new(None);
             diesel::insert_into(ab_user::table)
@@ -359,6 +371,7 @@ fn seed_in_tx(
             Ok(())
         },
     )?;
+    report.generated_admin_password = generated_password;
     let admin_role = role_ids["Admin"];
     find_or_insert(
         conn,

@@ -25,6 +25,7 @@ macro_rules! dashboard_app {
             .wrap(actix_web::middleware::from_fn(
                 $crate::auth::middleware::authenticate,
             ))
+            .wrap($crate::app::cors(&state.config))
             .wrap($crate::app::error_shaper())
             .configure(|cfg| $crate::app::configure(cfg, &state))
     }};

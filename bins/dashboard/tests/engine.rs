@@ -601,10 +601,7 @@ async fn login_logout_userinfo_and_front_end() {
     )
     .await;
     assert_eq!(r.status, 200);
-    assert_eq!(
-        r.body["secret"],
-        json!(app_core::token::user_token("admin", common::JWT_KEY))
-    );
+    assert_eq!(r.body["secret"], json!(app.token("admin")));
     assert!(r.body["created_on"].as_str().unwrap().ends_with("GMT"));
     let r = send(
         &svc,

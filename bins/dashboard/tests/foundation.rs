@@ -97,7 +97,7 @@ fn migrations_create_the_cube_studio_schema_and_revert() {
     let db = TestDb::empty();
     let mut conn = db.conn();
     let applied = run_migrations(&mut conn).unwrap();
-    assert_eq!(applied.len(), 2);
+    assert_eq!(applied.len(), 3);
     let tables: BTreeSet<String> = table_names(&mut conn).unwrap().into_iter().collect();
     for t in REQUIRED {
         assert!(tables.contains(*t), "table {t} is missing");
@@ -150,7 +150,7 @@ fn migrations_create_the_cube_studio_schema_and_revert() {
     );
     // applying again is a no-op; reverting drops everything
     assert!(run_migrations(&mut conn).unwrap().is_empty());
-    assert_eq!(revert_all_migrations(&mut conn).unwrap().len(), 2);
+    assert_eq!(revert_all_migrations(&mut conn).unwrap().len(), 3);
     let left: Vec<String> = table_names(&mut conn)
         .unwrap()
         .into_iter()
@@ -158,7 +158,7 @@ fn migrations_create_the_cube_studio_schema_and_revert() {
         .collect();
     assert!(left.is_empty(), "tables left after revert: {left:?}");
     // and they apply again after a revert
-    assert_eq!(run_migrations(&mut conn).unwrap().len(), 2);
+    assert_eq!(run_migrations(&mut conn).unwrap().len(), 3);
 }
 
 #[test]
@@ -192,6 +192,35 @@ fn an_existing_cube_studio_database_is_adopted() {
         n[0].n > 0,
         "the protective keys are added to adopted tables"
     );
+    // our own tables sit beside the original's, which keep their columns
+    let tables = table_names(&mut conn).unwrap();
+    for t in ["app_setting", "user_token", "login_throttle"] {
+        assert!(tables.iter().any(|x| x == t), "{t} missing");
+    }
+}
+
+#[test]
+fn init_generates_the_admin_password_when_none_is_set() {
+    let db = TestDb::new();
+    let config = common::test_config(&db.url, &[("ADMIN_PASSWORD", "")]);
+    let mut conn = db.conn();
+    let first =
+        dashboard::seed::run_seed(&mut conn, &config, dashboard::views::customize_job()).unwrap();
+    let password = first
+        .generated_admin_password
+        .expect("a generated password");
+    assert_eq!(password.len(), 20);
+    assert!(password.chars().all(|c| c.is_ascii_alphanumeric()));
+    let admin = app_models::queries::user_by_name(&mut conn, "admin")
+        .unwrap()
+        .unwrap();
+    let hash = admin.password.unwrap();
+    assert!(app_core::password::verify_password(&hash, &password));
+    assert!(!app_core::password::verify_password(&hash, "admin"));
+    // shown once: a second init keeps it and generates nothing
+    let second =
+        dashboard::seed::run_seed(&mut conn, &config, dashboard::views::customize_job()).unwrap();
+    assert_eq!(second.generated_admin_password, None);
 }
 
 fn counts(db: &TestDb) -> BTreeMap<String, i64> {

@@ -68,6 +68,35 @@ pub struct ScheduleConfig {
     pub test_pause_after_claim_ms: u64,
 }
 
+/// Keys that must never sign anything: the original's public default `JWT_PASSWORD` and
+/// the development keys earlier versions of this project shipped.
+pub const PUBLIC_KEYS: &[&str] = &[
+    "cube-studio",
+    "local-stack-secret",
+    "cube-studio-dev-secret-key-change-me",
+    "change-me",
+];
+
+/// When the session cookie is marked `Secure` (`SESSION_COOKIE_SECURE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieSecure {
+    /// When the request came over HTTPS (directly or as `X-Forwarded-Proto`/`Forwarded` says).
+    Auto,
+    Always,
+    Never,
+}
+
+/// Login throttling (`LOGIN_*`): failures allowed per user name and per client address
+/// within a window; past them, logins answer 429 until the window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    pub max_failures_per_user: i32,
+    pub max_failures_per_addr: i32,
+    pub window_secs: i64,
+    /// Take the client address from `X-Forwarded-For`/`Forwarded` (behind a trusted proxy).
+    pub trust_forwarded: bool,
+}
+
 /// The whole configuration of every binary.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -79,10 +108,20 @@ pub struct Config {
     pub worker_addr: String,
     pub watch_addr: String,
     pub log_json: bool,
-    /// Key that signs session cookies.
-    pub secret_key: String,
-    /// Key of the HS256 user tokens (the original's `JWT_PASSWORD`).
-    pub jwt_password: String,
+    /// Key that signs session cookies (`SECRET_KEY`); unset: the key `dashboard init`
+    /// generated and stored in the database.
+    pub secret_key: Option<String>,
+    /// Key of the HS256 user tokens (the original's `JWT_PASSWORD`); unset: the generated
+    /// key stored in the database.
+    pub jwt_password: Option<String>,
+    /// Lifetime of user tokens in days, counted from the last rotation (unset: no expiry).
+    pub token_ttl_days: Option<i64>,
+    /// Origins allowed to call the API from a browser (`CORS_ORIGINS`; none by default).
+    pub cors_origins: Vec<String>,
+    /// When the session cookie is marked `Secure`.
+    pub session_cookie_secure: CookieSecure,
+    /// Login throttling.
+    pub login_throttle: LoginThrottle,
     pub admin_username: String,
     pub admin_password: Option<String>,
     pub admin_email: String,
@@ -304,10 +343,35 @@ impl Config {
             reclaim_secs: v.parse("SCHEDULE_RECLAIM_SECS", 60)?,
             test_pause_after_claim_ms: v.parse("SCHEDULE_TEST_PAUSE_AFTER_CLAIM_MS", 0)?,
         };
-        let secret_key = v.var("SECRET_KEY").unwrap_or_else(|| {
-            tracing::warn!("SECRET_KEY is not set: using a development key; set it in production");
-            "cube-studio-dev-secret-key-change-me".to_string()
-        });
+        let secret_key = v.var("SECRET_KEY");
+        let jwt_password = v.var("JWT_PASSWORD");
+        for (name, key) in [("SECRET_KEY", &secret_key), ("JWT_PASSWORD", &jwt_password)] {
+            if key.as_deref().is_some_and(|k| PUBLIC_KEYS.contains(&k)) {
+                return Err(bad(
+                    name,
+                    "is a publicly known value; unset it to use the generated key, or set a secret one",
+                ));
+            }
+        }
+        let token_ttl_days = match v.parse::<i64>("TOKEN_TTL_DAYS", 0)? {
+            d if d > 0 => Some(d),
+            _ => None,
+        };
+        let session_cookie_secure = match v.var_or("SESSION_COOKIE_SECURE", "auto").as_str() {
+            "auto" => CookieSecure::Auto,
+            "true" | "1" | "yes" => CookieSecure::Always,
+            "false" | "0" | "no" => CookieSecure::Never,
+            _ => return Err(bad("SESSION_COOKIE_SECURE", "must be auto, true or false")),
+        };
+        let login_throttle = LoginThrottle {
+            max_failures_per_user: v.parse("LOGIN_MAX_FAILURES_PER_USER", 5)?,
+            max_failures_per_addr: v.parse("LOGIN_MAX_FAILURES_PER_ADDR", 20)?,
+            window_secs: v.parse::<i64>("LOGIN_WINDOW_SECS", 300)?.max(1),
+            trust_forwarded: matches!(
+                v.var_or("LOGIN_TRUST_FORWARDED", "false").as_str(),
+                "true" | "1" | "yes"
+            ),
+        };
         Ok(Config {
             database_url,
             db_pool_size: v.parse("DB_POOL_SIZE", 10)?,
@@ -318,7 +382,11 @@ impl Config {
             watch_addr: v.var_or("WATCH_ADDR", "0.0.0.0:8083"),
             log_json: matches!(v.var_or("LOG_FORMAT", "text").as_str(), "json" | "JSON"),
             secret_key,
-            jwt_password: v.var_or("JWT_PASSWORD", "cube-studio"),
+            jwt_password,
+            token_ttl_days,
+            cors_origins: csv(&v.var_or("CORS_ORIGINS", "")),
+            session_cookie_secure,
+            login_throttle,
             admin_username: v.var_or("ADMIN_USERNAME", "admin"),
             admin_password: v.var("ADMIN_PASSWORD"),
             admin_email: v.var_or("ADMIN_EMAIL", "admin@example.com"),

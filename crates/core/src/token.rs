@@ -1,61 +1,84 @@
-//! The user token of cube-studio: an HS256 JWT `{"iss":"cube-studio","sub":<username>}`
-//! signed with `JWT_PASSWORD` (the original's `MyUser.secret`).
+//! User tokens and signed values.
+//!
+//! A user token is an HS256 JWT (the `jsonwebtoken` crate). The original signs
+//! `{"iss":"cube-studio","sub":<username>}` with `JWT_PASSWORD` and can never revoke it;
+//! ours add the user's id (`uid`) and token version (`ver`), and optionally an expiry
+//! (`exp`), which the dashboard compares with the user row on every request. Tokens of
+//! the original's form (no `uid`, no `ver`) verify as version 0, so an adopted
+//! database with its old `JWT_PASSWORD` keeps its users' tokens until they rotate them.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+/// The issuer of every cube-studio user token.
+pub const ISSUER: &str = "cube-studio";
 
-fn sign(key: &str, data: &str) -> Vec<u8> {
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return Vec::new(),
-    };
-    mac.update(data.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+/// The claims of a user token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserClaims {
+    pub iss: String,
+    /// The user name.
+    pub sub: String,
+    /// The user's id (absent in the original's tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<i64>,
+    /// The user's token version when it was issued (absent: 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ver: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Expiry, seconds since the epoch (absent: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
 }
 
-/// The token of `username` (byte-identical to the original's).
-pub fn user_token(username: &str, key: &str) -> String {
-    let payload = serde_json::json!({"iss": "cube-studio", "sub": username}).to_string();
-    let data = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(HEADER),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let sig = URL_SAFE_NO_PAD.encode(sign(key, &data));
-    format!("{data}.{sig}")
+impl UserClaims {
+    /// The token version the claims carry (the original's tokens: 0).
+    pub fn version(&self) -> i64 {
+        self.ver.unwrap_or(0)
+    }
 }
 
-/// Verifies a token and returns its `sub` (the username).
-pub fn verify_user_token(token: &str, key: &str) -> Option<String> {
-    let mut parts = token.trim().split('.');
-    let (h, p, s) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let header: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).ok()?).ok()?;
-    if header.get("alg")?.as_str()? != "HS256" {
-        return None;
-    }
-    let sig = URL_SAFE_NO_PAD.decode(s).ok()?;
+/// Signs user claims with `key`.
+pub fn issue_user_token(
+    claims: &UserClaims,
+    key: &str,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(key.as_bytes())?,
+    )
+}
+
+/// The claims of a token signed with `key` by cube-studio (HS256 only, issuer
+/// `cube-studio`, not expired when it has an expiry); `None` for anything else.
+pub fn verify_user_token(token: &str, key: &str) -> Option<UserClaims> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_required_spec_claims(&["iss", "sub"]);
+    validation.set_issuer(&[ISSUER]);
+    validation.leeway = 0;
+    let key = DecodingKey::from_secret(key.as_bytes()).ok()?;
+    jsonwebtoken::decode::<UserClaims>(token.trim(), &key, &validation)
+        .ok()
+        .map(|data| data.claims)
+}
+
+fn hmac_sha256(key: &str, data: &str) -> Option<Hmac<Sha256>> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).ok()?;
-    mac.update(format!("{h}.{p}").as_bytes());
-    mac.verify_slice(&sig).ok()?;
-    let payload: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).ok()?).ok()?;
-    if payload.get("iss").and_then(|v| v.as_str()) != Some("cube-studio") {
-        return None;
-    }
-    payload.get("sub")?.as_str().map(String::from)
+    mac.update(data.as_bytes());
+    Some(mac)
 }
 
-/// Signs arbitrary data (session cookies) with `key`; URL-safe base64.
+/// Signs arbitrary data (session cookies) with `key`; URL-safe base64 of HMAC-SHA256.
 pub fn sign_value(data: &str, key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(sign(key, data))
+    hmac_sha256(key, data)
+        .map(|m| URL_SAFE_NO_PAD.encode(m.finalize().into_bytes()))
+        .unwrap_or_default()
 }
 
 /// Checks a signature made by [`sign_value`] in constant time.
@@ -63,39 +86,81 @@ pub fn verify_value(data: &str, signature: &str, key: &str) -> bool {
     let Ok(sig) = URL_SAFE_NO_PAD.decode(signature) else {
         return false;
     };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else {
-        return false;
-    };
-    mac.update(data.as_bytes());
-    mac.verify_slice(&sig).is_ok()
+    hmac_sha256(key, data).is_some_and(|m| m.verify_slice(&sig).is_ok())
+}
+
+/// A new random key of 256 bits, as 64 hex digits.
+pub fn generate_key() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The admin's token as the original issues it with its public default key.
+    const ORIGINAL_ADMIN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJjdWJlLXN0dWRpbyIsInN1YiI6ImFkbWluIn0.jrHZR_Ekt9FgrJh0BBYElLthXsRGnWJLReYrkaPlTCE";
+
     #[test]
-    fn matches_the_original_token() {
-        // observed on cube-studio: the admin's secret with the default JWT_PASSWORD
-        let t = user_token("admin", "cube-studio");
-        assert_eq!(
-            t,
-            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJjdWJlLXN0dWRpbyIsInN1YiI6ImFkbWluIn0.jrHZR_Ekt9FgrJh0BBYElLthXsRGnWJLReYrkaPlTCE"
-        );
-        assert_eq!(
-            verify_user_token(&t, "cube-studio").as_deref(),
-            Some("admin")
-        );
-        assert_eq!(verify_user_token(&t, "other-key"), None);
+    fn the_original_tokens_verify_only_with_their_key() {
+        let c = verify_user_token(ORIGINAL_ADMIN, "cube-studio").unwrap();
+        assert_eq!(c.sub, "admin");
+        assert_eq!((c.uid, c.version(), c.exp), (None, 0, None));
+        assert_eq!(verify_user_token(ORIGINAL_ADMIN, "other-key"), None);
         assert_eq!(verify_user_token("admin", "cube-studio"), None);
         assert_eq!(verify_user_token("a.b.c", "cube-studio"), None);
     }
 
     #[test]
-    fn signs_values() {
+    fn round_trip_expiry_and_issuer() {
+        let now = chrono::Utc::now().timestamp();
+        let claims = UserClaims {
+            iss: ISSUER.into(),
+            sub: "alice".into(),
+            uid: Some(7),
+            ver: Some(3),
+            iat: Some(now),
+            exp: Some(now + 60),
+        };
+        let t = issue_user_token(&claims, "k").unwrap();
+        assert_eq!(verify_user_token(&t, "k"), Some(claims.clone()));
+        assert_eq!(verify_user_token(&t, "k2"), None);
+        let expired = UserClaims {
+            exp: Some(now - 1),
+            ..claims.clone()
+        };
+        let t = issue_user_token(&expired, "k").unwrap();
+        assert_eq!(verify_user_token(&t, "k"), None);
+        let other_issuer = UserClaims {
+            iss: "someone".into(),
+            ..claims
+        };
+        let t = issue_user_token(&other_issuer, "k").unwrap();
+        assert_eq!(verify_user_token(&t, "k"), None);
+    }
+
+    #[test]
+    fn refuses_unsigned_tokens() {
+        // alg none with the admin's claims
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(r#"{"iss":"cube-studio","sub":"admin"}"#)
+        );
+        assert_eq!(verify_user_token(&none, "cube-studio"), None);
+    }
+
+    #[test]
+    fn signs_values_and_generates_keys() {
         let s = sign_value("data", "k");
         assert!(verify_value("data", &s, "k"));
         assert!(!verify_value("datb", &s, "k"));
         assert!(!verify_value("data", "!!", "k"));
+        let (a, b) = (generate_key(), generate_key());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
     }
 }

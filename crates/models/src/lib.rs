@@ -8,6 +8,7 @@ pub mod forms;
 pub mod queries;
 pub mod rows;
 pub mod schema;
+pub mod security;
 pub mod time;
 
 pub use db::{DbConn, DbError, DbPool};

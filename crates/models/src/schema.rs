@@ -828,6 +828,39 @@ diesel::joinable!(ab_permission_view -> ab_view_menu (view_menu_id));
 diesel::joinable!(ab_permission_view_role -> ab_permission_view (permission_view_id));
 diesel::joinable!(ab_permission_view_role -> ab_role (role_id));
 diesel::joinable!(ab_user_role -> ab_role (role_id));
+diesel::table! {
+    /// Our own: settings shared by every replica (generated keys).
+    app_setting (name) {
+        #[max_length = 100]
+        name -> Varchar,
+        value -> Text,
+        created_on -> Datetime,
+        changed_on -> Datetime,
+    }
+}
+
+diesel::table! {
+    /// Our own: the version of each user's API token; rotating bumps it.
+    user_token (user_id) {
+        user_id -> Integer,
+        version -> Integer,
+        rotated_on -> Nullable<Datetime>,
+    }
+}
+
+diesel::table! {
+    /// Our own: failed-login counters per user name (`scope = 'user'`) and client address.
+    login_throttle (scope, subject) {
+        #[max_length = 8]
+        scope -> Varchar,
+        #[max_length = 255]
+        subject -> Varchar,
+        failures -> Integer,
+        window_start -> Datetime,
+    }
+}
+
+diesel::joinable!(user_token -> ab_user (user_id));
 diesel::joinable!(ab_user_role -> ab_user (user_id));
 diesel::joinable!(docker -> project (project_id));
 diesel::joinable!(etl_pipeline -> project (project_id));
@@ -846,6 +879,9 @@ diesel::joinable!(task -> job_template (job_template_id));
 diesel::joinable!(task -> pipeline (pipeline_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    app_setting,
+    login_throttle,
+    user_token,
     ab_permission,
     ab_permission_view,
     ab_permission_view_role,

@@ -19,6 +19,8 @@ pub struct Ctx {
     pub org_projects: Vec<i32>,
     /// Ids of projects where the user is a `creator`.
     pub creator_projects: Vec<i32>,
+    /// The user's token version and last rotation: tokens must carry this version.
+    pub token: app_models::security::TokenVersion,
 }
 
 impl Ctx {
@@ -36,6 +38,7 @@ impl Ctx {
             return Ok(None);
         }
         let roles = app_models::queries::user_roles(conn, user_id)?;
+        let token = app_models::security::token_version(conn, user_id)?;
         let memberships: Vec<(i32, String, Option<String>)> = project_user::table
             .inner_join(project::table.on(project::id.eq(project_user::project_id)))
             .filter(project_user::user_id.eq(user_id))
@@ -58,6 +61,7 @@ impl Ctx {
             roles,
             org_projects,
             creator_projects,
+            token,
         }))
     }
 }

@@ -9,7 +9,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
+use app_core::config::CookieSecure;
+use app_models::rows::User;
+use app_models::security::{record_login_failure, record_login_success};
+
 use super::session::{SESSION_COOKIE, SESSION_SECONDS, encode_session};
+use super::{throttle, tokens};
 use crate::app::AppState;
 use crate::engine::response::ApiError;
 
@@ -73,19 +78,35 @@ input{{width:100%;padding:8px;margin:6px 0 14px;box-sizing:border-box}}button{{w
     )
 }
 
-fn session_cookies(state: &AppState, username: &str) -> (Cookie<'static>, Cookie<'static>) {
+/// Whether the session cookie gets `Secure` for this request.
+fn secure_cookie(state: &AppState, req: &HttpRequest) -> bool {
+    match state.config.session_cookie_secure {
+        CookieSecure::Always => true,
+        CookieSecure::Never => false,
+        CookieSecure::Auto => req.connection_info().scheme() == "https",
+    }
+}
+
+fn session_cookies(
+    state: &AppState,
+    req: &HttpRequest,
+    username: &str,
+    user_id: i64,
+) -> (Cookie<'static>, Cookie<'static>) {
     let now = chrono::Utc::now().timestamp();
     let session = Cookie::build(
         SESSION_COOKIE,
-        encode_session(username, &state.config.secret_key, now),
+        encode_session(username, user_id, &state.keys.session, now),
     )
     .path("/")
     .http_only(true)
+    .secure(secure_cookie(state, req))
     .same_site(SameSite::Lax)
     .max_age(CookieDuration::seconds(SESSION_SECONDS))
     .finish();
     let name = Cookie::build("myapp_username", username.to_string())
         .path("/")
+        .same_site(SameSite::Lax)
         .finish();
     (session, name)
 }
@@ -98,36 +119,96 @@ pub async fn login_form(q: web::Query<LoginQuery>) -> HttpResponse {
         .body(login_page(&target, None))
 }
 
-/// Checks a username and password; returns the username when they match an active user.
-async fn check_password(
+/// The client address logins are throttled by: the peer, or with
+/// `LOGIN_TRUST_FORWARDED` the address a trusted proxy forwards.
+fn client_addr(state: &AppState, req: &HttpRequest) -> String {
+    let forwarded = state.config.login_throttle.trust_forwarded;
+    let addr = if forwarded {
+        req.connection_info().realip_remote_addr().map(String::from)
+    } else {
+        req.peer_addr().map(|a| a.ip().to_string())
+    };
+    let addr = addr.unwrap_or_else(|| "unknown".into());
+    // "ip:port" (a forwarded IPv4 with a port) → ip; IPv6 stays whole
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(sa) => sa.ip().to_string(),
+        Err(_) => addr,
+    }
+}
+
+/// What a login attempt came to.
+enum Attempt {
+    Accepted { username: String, user_id: i32 },
+    Refused,
+    Throttled { retry_after: i64 },
+}
+
+/// Checks a username (or e-mail) and password against active users, with throttling and
+/// Flask-AppBuilder's login statistics. The password hash is checked without holding a
+/// database connection.
+async fn attempt_login(
     state: &AppState,
     username: String,
     password: String,
-) -> Result<Option<String>, ApiError> {
+    addr: String,
+) -> Result<Attempt, ApiError> {
+    let throttle = state.config.login_throttle;
     let pool = state.pool.clone();
-    let found = web::block(move || -> Result<Option<String>, ApiError> {
+    let (name, addr2) = (username.clone(), addr.clone());
+    let found = web::block(move || -> Result<Result<Option<User>, i64>, ApiError> {
         let mut conn = pool.get().map_err(app_models::DbError::from)?;
-        let user = app_models::queries::user_by_name(&mut conn, &username)?;
-        let user = match user {
+        if let Some(wait) = throttle::blocked(&mut conn, &throttle, &name, &addr2)? {
+            return Ok(Err(wait));
+        }
+        let user = match app_models::queries::user_by_name(&mut conn, &name)? {
             Some(u) => Some(u),
             None => {
                 use app_models::schema::ab_user;
                 use diesel::prelude::*;
                 ab_user::table
-                    .filter(ab_user::email.eq(&username))
-                    .select(app_models::rows::User::as_select())
+                    .filter(ab_user::email.eq(&name))
+                    .select(User::as_select())
                     .first(&mut conn)
                     .optional()?
             }
         };
-        Ok(user.and_then(|u| {
-            let active = u.active.unwrap_or(true);
-            let hash = u.password.unwrap_or_default();
-            (active && app_core::password::verify_password(&hash, &password)).then_some(u.username)
-        }))
+        Ok(Ok(user))
     })
     .await??;
-    Ok(found)
+    let user = match found {
+        Err(retry_after) => return Ok(Attempt::Throttled { retry_after }),
+        Ok(user) => user,
+    };
+    let verified = match &user {
+        Some(u) if u.active.unwrap_or(true) => {
+            let hash = u.password.clone().unwrap_or_default();
+            web::block(move || app_core::password::verify_password(&hash, &password)).await?
+        }
+        _ => false,
+    };
+    let pool = state.pool.clone();
+    let attempt = web::block(move || -> Result<Attempt, ApiError> {
+        let mut conn = pool.get().map_err(app_models::DbError::from)?;
+        match user {
+            Some(u) if verified => {
+                throttle::succeeded(&mut conn, &username)?;
+                record_login_success(&mut conn, u.id)?;
+                Ok(Attempt::Accepted {
+                    username: u.username,
+                    user_id: u.id,
+                })
+            }
+            other => {
+                throttle::failed(&mut conn, &throttle, &username, &addr)?;
+                if let Some(u) = other {
+                    record_login_failure(&mut conn, u.id)?;
+                }
+                Ok(Attempt::Refused)
+            }
+        }
+    })
+    .await??;
+    Ok(attempt)
 }
 
 /// `POST /login/`: a form (browser) or JSON (API clients) with `username` and `password`.
@@ -169,10 +250,21 @@ pub async fn login_submit(
     {
         return Ok(fail("wrong username or password"));
     }
-    let Some(user) = check_password(&state, username, form.password).await? else {
-        return Ok(fail("wrong username or password"));
+    let addr = client_addr(&state, &req);
+    let (user, user_id) = match attempt_login(&state, username, form.password, addr).await? {
+        Attempt::Accepted { username, user_id } => (username, user_id),
+        Attempt::Refused => return Ok(fail("wrong username or password")),
+        Attempt::Throttled { retry_after } => {
+            let msg = format!("too many failed logins: try again in {retry_after} seconds");
+            let mut resp = fail(&msg);
+            *resp.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return Ok(resp);
+        }
     };
-    let (session, name) = session_cookies(&state, &user);
+    let (session, name) = session_cookies(&state, &req, &user, user_id as i64);
     if is_json {
         return Ok(HttpResponse::Ok()
             .cookie(session)
@@ -188,6 +280,7 @@ pub async fn login_submit(
 
 /// `GET|POST /login/api/?token=<user token>`: a session from the user's token.
 pub async fn login_api(
+    req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -195,17 +288,22 @@ pub async fn login_api(
         return Err(ApiError::bad_request("token is required"));
     };
     let token = token.rsplit('|').next().unwrap_or(token);
-    let Some(username) = app_core::token::verify_user_token(token, &state.config.jwt_password)
-    else {
-        return Ok(HttpResponse::Unauthorized()
-            .json(json!({"status": 1, "message": "invalid token", "result": {}})));
+    let invalid = || {
+        HttpResponse::Unauthorized()
+            .json(json!({"status": 1, "message": "invalid token", "result": {}}))
     };
-    if state.load_ctx(&username).await?.is_none() {
+    let Some(claims) = app_core::token::verify_user_token(token, &state.keys.token) else {
+        return Ok(invalid());
+    };
+    let Some(ctx) = state.load_ctx(&claims.sub).await? else {
         return Ok(
             HttpResponse::Ok().json(json!({"status": 1, "message": "未发现用户", "result": {}}))
         );
+    };
+    if tokens::refusal(&claims, &ctx, state.config.token_ttl_days).is_some() {
+        return Ok(invalid());
     }
-    let (session, name) = session_cookies(&state, &username);
+    let (session, name) = session_cookies(&state, &req, &ctx.username, ctx.user_id as i64);
     Ok(HttpResponse::Ok()
         .cookie(session)
         .cookie(name)

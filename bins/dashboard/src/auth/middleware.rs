@@ -1,18 +1,21 @@
-//! The global login check (the original's `check_login`), CORS headers, and the
-//! `myapp_username` cookie on every authenticated response.
+//! The global login check (the original's `check_login`), security headers, and the
+//! `myapp_username` cookie on every authenticated response. CORS is `actix-cors`, for
+//! the configured origins only (`crate::app::cors`).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::Cookie;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::context::Ctx;
-use super::session::{SESSION_COOKIE, decode_session};
+use super::session::{SESSION_COOKIE, SessionUser, decode_session};
+use super::tokens;
 use crate::app::AppState;
 use crate::engine::response::ApiError;
+use app_core::token::UserClaims;
 
 /// Paths that need no login (as the original's skip list).
 fn is_public(path: &str) -> bool {
@@ -27,11 +30,33 @@ fn is_public(path: &str) -> bool {
         || path == "/openapi.json"
 }
 
-/// Where a request's credentials point: a username to load, or a reason to refuse.
+/// Where a request's credentials point: a user to load and check, or a reason to refuse.
 enum Credential {
     None,
-    User(String),
+    Token(UserClaims),
+    Session(SessionUser),
     Invalid(&'static str),
+}
+
+impl Credential {
+    fn username(&self) -> Option<&str> {
+        match self {
+            Credential::Token(c) => Some(&c.sub),
+            Credential::Session(s) => Some(&s.username),
+            Credential::None | Credential::Invalid(_) => None,
+        }
+    }
+
+    /// Why the loaded user does not match the credential (revoked, expired, other user).
+    fn refusal(&self, ctx: &Ctx, ttl_days: Option<i64>) -> Option<&'static str> {
+        match self {
+            Credential::Token(c) => tokens::refusal(c, ctx, ttl_days),
+            Credential::Session(s) if s.user_id != ctx.user_id as i64 => {
+                Some("the session belongs to a deleted user")
+            }
+            _ => None,
+        }
+    }
 }
 
 fn credential(req: &ServiceRequest, state: &AppState) -> Credential {
@@ -46,37 +71,48 @@ fn credential(req: &ServiceRequest, state: &AppState) -> Credential {
             .or_else(|| value.strip_prefix("bearer "))
             .unwrap_or(value)
             .trim();
-        let key = &state.config.jwt_password;
+        let key = &state.keys.token;
         if let Some((user, token)) = value.split_once('|') {
             return match app_core::token::verify_user_token(token, key) {
-                Some(sub) if sub == user => Credential::User(sub),
+                Some(claims) if claims.sub == user => Credential::Token(claims),
                 _ => Credential::Invalid("the token does not belong to this user"),
             };
         }
         return match app_core::token::verify_user_token(value, key) {
-            Some(sub) => Credential::User(sub),
+            Some(claims) => Credential::Token(claims),
             None => {
                 Credential::Invalid("Authorization must be <username>|<token> or the user's token")
             }
         };
     }
     if let Some(c) = req.cookie(SESSION_COOKIE)
-        && let Some(u) = decode_session(c.value(), &state.config.secret_key, now)
+        && let Some(u) = decode_session(c.value(), &state.keys.session, now)
     {
-        return Credential::User(u);
+        return Credential::Session(u);
     }
     Credential::None
 }
 
-fn add_common_headers(headers: &mut actix_web::http::header::HeaderMap) {
-    for name in [
-        "access-control-allow-origin",
-        "access-control-allow-methods",
-        "access-control-allow-headers",
-    ] {
-        if let Ok(n) = header::HeaderName::from_bytes(name.as_bytes()) {
-            headers.insert(n, HeaderValue::from_static("*"));
-        }
+/// Headers on every response: no MIME sniffing; HTML pages also may only be framed by
+/// this site's own pages and send only the origin as referrer to other sites.
+pub fn add_security_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html {
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        );
     }
 }
 
@@ -104,7 +140,7 @@ fn refuse(req: ServiceRequest, message: &str) -> ServiceResponse<BoxBody> {
         HttpResponse::Unauthorized().json(json!({"result": {}, "status": 1, "message": message}))
     };
     let mut sr = req.into_response(resp);
-    add_common_headers(sr.headers_mut());
+    add_security_headers(sr.headers_mut());
     sr
 }
 
@@ -118,34 +154,40 @@ pub async fn authenticate(
     };
     let public = is_public(req.path()) || req.method() == actix_web::http::Method::OPTIONS;
     let mut ctx: Option<Ctx> = None;
-    match credential(&req, &state) {
-        Credential::User(name) => match state.load_ctx(&name).await {
-            Ok(Some(c)) => ctx = Some(c),
+    let cred = credential(&req, &state);
+    match cred.username() {
+        Some(name) => match state.load_ctx(name).await {
+            Ok(Some(c)) => match cred.refusal(&c, state.config.token_ttl_days) {
+                None => ctx = Some(c),
+                Some(_) if public => {}
+                Some(reason) => return Ok(refuse(req, reason)),
+            },
             Ok(None) if public => {}
             Ok(None) => return Ok(refuse(req, "unknown or inactive user")),
             Err(e) if public => tracing::debug!(error = %e, "cannot load user on a public path"),
             Err(e) => {
                 let mut sr = req.into_response(actix_web::ResponseError::error_response(&e));
-                add_common_headers(sr.headers_mut());
+                add_security_headers(sr.headers_mut());
                 return Ok(sr);
             }
         },
-        Credential::Invalid(reason) if !public => return Ok(refuse(req, reason)),
-        Credential::Invalid(_) | Credential::None => {
-            if !public {
+        None => match cred {
+            Credential::Invalid(reason) if !public => return Ok(refuse(req, reason)),
+            _ if !public => {
                 return Ok(refuse(
                     req,
                     "login required: use /login/, or send Authorization: <username>|<token>",
                 ));
             }
-        }
+            _ => {}
+        },
     }
     let username = ctx.as_ref().map(|c| c.username.clone());
     if let Some(c) = ctx {
         req.extensions_mut().insert(c);
     }
     let mut res = next.call(req).await?.map_into_boxed_body();
-    add_common_headers(res.headers_mut());
+    add_security_headers(res.headers_mut());
     if let Some(u) = username {
         let cookie = Cookie::build("myapp_username", u).path("/").finish();
         if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {

@@ -2,8 +2,11 @@
 //! a raw HS256 user token, or `Bearer <token>`. A bare username is never enough.
 
 pub mod context;
+pub mod keys;
 pub mod login;
 pub mod middleware;
 pub mod session;
+pub mod throttle;
+pub mod tokens;
 
 pub use context::Ctx;

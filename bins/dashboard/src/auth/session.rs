@@ -1,4 +1,6 @@
-//! The signed `session` cookie: `base64url(json).signature`, HMAC-SHA256 with `SECRET_KEY`.
+//! The signed `session` cookie: `base64url(json).signature`, HMAC-SHA256 with the
+//! session key. It names the user and the user's id, so the session of a deleted user
+//! does not open the account of a new user of the same name.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,13 +16,22 @@ pub const SESSION_SECONDS: i64 = 30 * 24 * 3600;
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Payload {
     u: String,
+    uid: i64,
     exp: i64,
 }
 
-/// A signed session value for `username`, valid until `now + SESSION_SECONDS`.
-pub fn encode_session(username: &str, key: &str, now: i64) -> String {
+/// The user a valid session names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub username: String,
+    pub user_id: i64,
+}
+
+/// A signed session value for a user, valid until `now + SESSION_SECONDS`.
+pub fn encode_session(username: &str, user_id: i64, key: &str, now: i64) -> String {
     let payload = serde_json::to_string(&Payload {
         u: username.to_string(),
+        uid: user_id,
         exp: now + SESSION_SECONDS,
     })
     .unwrap_or_default();
@@ -29,14 +40,17 @@ pub fn encode_session(username: &str, key: &str, now: i64) -> String {
     format!("{data}.{sig}")
 }
 
-/// The username of a valid, unexpired session value.
-pub fn decode_session(value: &str, key: &str, now: i64) -> Option<String> {
+/// The user of a valid, unexpired session value.
+pub fn decode_session(value: &str, key: &str, now: i64) -> Option<SessionUser> {
     let (data, sig) = value.rsplit_once('.')?;
     if !verify_value(data, sig, key) {
         return None;
     }
     let payload: Payload = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(data).ok()?).ok()?;
-    (payload.exp > now).then_some(payload.u)
+    (payload.exp > now).then_some(SessionUser {
+        username: payload.u,
+        user_id: payload.uid,
+    })
 }
 
 #[cfg(test)]
@@ -45,8 +59,12 @@ mod tests {
 
     #[test]
     fn round_trip_and_tamper() {
-        let v = encode_session("alice", "k", 1000);
-        assert_eq!(decode_session(&v, "k", 1001).as_deref(), Some("alice"));
+        let v = encode_session("alice", 3, "k", 1000);
+        let alice = SessionUser {
+            username: "alice".into(),
+            user_id: 3,
+        };
+        assert_eq!(decode_session(&v, "k", 1001), Some(alice));
         assert_eq!(decode_session(&v, "other", 1001), None);
         assert_eq!(decode_session(&v, "k", 1000 + SESSION_SECONDS + 1), None);
         let forged = v.replacen('e', "f", 1);

@@ -75,6 +75,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     .route(
         "/userinfo/api/current/userinfo/",
         web::post().to(users::update_userinfo),
+    )
+    .route(
+        "/userinfo/api/current/token",
+        web::post().to(users::rotate_own_token),
     );
     pipeline::configure(cfg);
     task::configure(cfg);

@@ -13,7 +13,7 @@ use crate::auth::Ctx;
 use crate::engine::response::ApiError;
 use crate::engine::routes::blocking;
 use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
-use crate::engine::view::{ModelView, Property, Row, ViewHooks, cols};
+use crate::engine::view::{ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of};
 
 /// `owner id → texts` for the rows' ids in one query: `sql` selects `owner` (INT) and
 /// `text` with `{ids}` standing for the `IN` list, ordered as each owner's list reads.
@@ -310,6 +310,48 @@ impl ViewHooks for LogHooks {
     }
 }
 
+/// `rotate_token`: gives each selected user a new token; the old one stops working at
+/// once. Admins rotate anyone's; other users only their own.
+fn rotate_token_action(
+    conn: &mut MysqlConnection,
+    ctx: &Ctx,
+    _: &ModelView,
+    rows: &[Row],
+) -> Result<String, ApiError> {
+    let mut names = Vec::new();
+    for r in rows {
+        let id = id_of(r.get("id")).ok_or_else(ApiError::not_found)? as i32;
+        if !ctx.is_admin && id != ctx.user_id {
+            return Err(ApiError::forbidden(
+                "only admins can rotate the token of another user",
+            ));
+        }
+        app_models::security::rotate_token(conn, id)?;
+        names.push(
+            r.get("username")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    Ok(format!(
+        "new token issued for {}; the old one no longer works",
+        names.join(", ")
+    ))
+}
+
+fn rotate_token_def() -> ActionDef {
+    ActionDef {
+        name: "rotate_token",
+        text: "重置令牌 / rotate token",
+        confirmation: "重置令牌后旧令牌立即失效，确定? / The old token stops working at once. Rotate?",
+        icon: "fa-key",
+        multiple: true,
+        single: true,
+        run: rotate_token_action,
+    }
+}
+
 /// The user, role, user-centre and log views.
 pub fn views() -> Vec<ModelView> {
     let mut users = ModelView::new("/users/api", "User_ModelView_Api", "ab_user", "用户");
@@ -341,6 +383,7 @@ pub fn views() -> Vec<ModelView> {
     }];
     users.fields.insert("password", json!({"type": "String", "default": "", "description": "留空则不修改密码", "choices": [], "widget": "BS3Password", "required": false, "validators": []}));
     users.hooks = Arc::new(UserHooks);
+    users.actions = vec![rotate_token_def()];
 
     let mut roles = ModelView::new("/roles/api", "Role_ModelView_Api", "ab_role", "角色");
     roles.base_permissions = vec!["can_list", "can_edit", "can_add", "can_show"];
@@ -369,6 +412,7 @@ pub fn views() -> Vec<ModelView> {
     info.search_columns = cols(&["username"]);
     info.show_exclude_columns = vec!["password"];
     info.hooks = Arc::new(UserHooks);
+    info.actions = vec![rotate_token_def()];
 
     let mut log = ModelView::new("/log_modelview/api", "LOG_ModelView_Api", "logs", "日志");
     log.base_permissions = vec!["can_list", "can_show"];
@@ -404,8 +448,8 @@ pub async fn current_userinfo(
     state: web::Data<AppState>,
     ctx: Ctx,
 ) -> Result<HttpResponse, ApiError> {
-    let key = state.config.jwt_password.clone();
     let body = blocking(&state, move |st, conn| {
+        let secret = st.user_token(conn, &ctx)?;
         let meta = st.schema.table("ab_user").ok_or_else(|| ApiError::unavailable("ab_user is missing"))?;
         let u = select_rows(conn, meta, &[], "WHERE t.`id` = ?", &[Bind::Int(ctx.user_id as i64)])?.into_iter().next().ok_or_else(ApiError::not_found)?;
         let rfc = |k: &str| -> Value {
@@ -418,12 +462,28 @@ pub async fn current_userinfo(
         Ok(json!({
             "username": u.get("username"), "email": u.get("email"), "nickname": u.get("nickname"),
             "roles": ctx.roles.join(","), "active": u.get("active"), "org": u.get("org"), "quota": u.get("quota"),
-            "secret": app_core::token::user_token(&ctx.username, &key), "balance": u.get("balance"),
+            "secret": secret, "balance": u.get("balance"),
             "created_on": rfc("created_on"), "changed_on": rfc("changed_on"), "wechat": u.get("wechat"),
         }))
     })
     .await?;
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// `POST /userinfo/api/current/token`: rotates the caller's token and returns the new
+/// one (`result.secret`); the old one stops working at once.
+pub async fn rotate_own_token(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+) -> Result<HttpResponse, ApiError> {
+    let secret = blocking(&state, move |st, conn| {
+        let tv = app_models::security::rotate_token(conn, ctx.user_id)?;
+        let rotated = Ctx { token: tv, ..ctx };
+        st.user_token(conn, &rotated)
+    })
+    .await?;
+    state.ctx_cache.clear();
+    Ok(crate::engine::response::ok(json!({"secret": secret})))
 }
 
 /// `POST /userinfo/api/current/userinfo`: the caller edits nickname, email, org, password.

@@ -12,8 +12,6 @@ use dashboard::app::AppState;
 use serde_json::Value;
 use testkit::TestDb;
 
-pub const JWT_KEY: &str = "cube-studio";
-
 /// A migrated, seeded database and the state of an app on it.
 pub struct TestApp {
     pub db: TestDb,
@@ -49,9 +47,36 @@ impl TestApp {
         TestApp { db, state }
     }
 
-    /// `Authorization` value of a user.
+    /// `Authorization` value of a user (of a user that does not exist: a validly signed
+    /// token naming it).
     pub fn auth(&self, user: &str) -> String {
-        format!("{user}|{}", app_core::token::user_token(user, JWT_KEY))
+        let mut conn = self.db.conn();
+        let token = match dashboard::auth::Ctx::load(&mut conn, user).unwrap() {
+            Some(ctx) => self.state.user_token(&mut conn, &ctx).unwrap(),
+            None => self.sign(&app_core::token::UserClaims {
+                iss: app_core::token::ISSUER.into(),
+                sub: user.into(),
+                uid: None,
+                ver: None,
+                iat: None,
+                exp: None,
+            }),
+        };
+        format!("{user}|{token}")
+    }
+
+    /// The current token of a user, as the user centre shows it.
+    pub fn token(&self, user: &str) -> String {
+        let mut conn = self.db.conn();
+        let ctx = dashboard::auth::Ctx::load(&mut conn, user)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no active user {user}"));
+        self.state.user_token(&mut conn, &ctx).unwrap()
+    }
+
+    /// A token for any claims, signed with this app's token key.
+    pub fn sign(&self, claims: &app_core::token::UserClaims) -> String {
+        app_core::token::issue_user_token(claims, &self.state.keys.token).unwrap()
     }
 
     /// Runs SQL on the test database.
