@@ -13,8 +13,14 @@ TARGET="${CARGO_TARGET_DIR:-target}/$PROFILE"
 mkdir -p .stack/logs
 export DATABASE_URL="${DATABASE_URL:-mysql://root@127.0.0.1:3306/kubeflow}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
-export DASHBOARD_ADDR="${DASHBOARD_ADDR:-0.0.0.0:8080}"
-export SECRET_KEY="${SECRET_KEY:-local-stack-secret}"
+# Loopback only unless told otherwise (STACK_BIND=0.0.0.0 exposes the stack to the network).
+BIND="${STACK_BIND:-127.0.0.1}"
+export DASHBOARD_ADDR="${DASHBOARD_ADDR:-$BIND:8080}"
+export SCHEDULE_ADDR="${SCHEDULE_ADDR:-$BIND:8081}"
+export WORKER_ADDR="${WORKER_ADDR:-$BIND:8082}"
+export WATCH_ADDR="${WATCH_ADDR:-$BIND:8083}"
+# No SECRET_KEY / JWT_PASSWORD: `dashboard init` generates both keys and stores them in the
+# database, where every binary and replica reads them.
 
 pids=()
 cleanup() {
@@ -33,14 +39,26 @@ if [ -z "${KUBECONFIG:-}" ] && [ -z "${CLUSTERS:-}" ]; then
 fi
 
 "$TARGET/dashboard" migrate
-"$TARGET/dashboard" init
+# On the first init without ADMIN_PASSWORD a random admin password is generated and
+# printed once (only its hash is stored).
+init_out="$("$TARGET/dashboard" init)"
+echo "$init_out"
+generated="$(printf '%s\n' "$init_out" | sed -n "s/^generated admin password for user '[^']*': \([^ ]*\).*/\1/p")"
 for b in dashboard schedule worker watch; do
   "$TARGET/$b" > ".stack/logs/$b.log" 2>&1 &
   pids+=($!)
 done
-for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:${DASHBOARD_ADDR##*:}/health" >/dev/null 2>&1 && break; sleep 0.2; done
+host="${DASHBOARD_ADDR%:*}"; [ "$host" = 0.0.0.0 ] && host=127.0.0.1
+for _ in $(seq 1 100); do curl -fs "http://$host:${DASHBOARD_ADDR##*:}/health" >/dev/null 2>&1 && break; sleep 0.2; done
 echo
-echo "cube-studio is up: http://127.0.0.1:${DASHBOARD_ADDR##*:}/  (login admin / ${ADMIN_PASSWORD:-admin})"
+if [ -n "${ADMIN_PASSWORD:-}" ]; then
+  login="admin / \$ADMIN_PASSWORD"
+elif [ -n "$generated" ]; then
+  login="admin / $generated   <- generated now and shown once: note it"
+else
+  login="admin / the password printed when this database was first initialised"
+fi
+echo "cube-studio is up: http://$host:${DASHBOARD_ADDR##*:}/  (login $login)"
 echo "health: dashboard :${DASHBOARD_ADDR##*:}, schedule :8081, worker :8082, watch :8083; logs in .stack/logs"
 echo "Ctrl-C stops the stack."
 wait -n "${pids[@]}" || true
