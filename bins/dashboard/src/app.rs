@@ -30,6 +30,8 @@ pub struct AppState {
     pub kube: Arc<Kube>,
     /// The session and token keys (configured, or generated and shared through the database).
     pub keys: Keys,
+    /// What `/metrics` shows.
+    pub metrics: app_core::metrics::Metrics,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
         let kube = Kube::new(&config)?;
         Ok(AppState {
             keys,
+            metrics: app_core::metrics::Metrics::new(),
             pool,
             views: crate::views::all_views(&config, &kube, schema.clone()),
             kube,
@@ -172,6 +175,7 @@ pub fn cors(config: &Config) -> actix_cors::Cors {
 
 /// Every route of the dashboard.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
+    cfg.route("/metrics", web::get().to(crate::metrics::render));
     crate::auth::login::configure(cfg);
     crate::frontend::configure(cfg, state);
     crate::views::configure(cfg, state);

@@ -27,6 +27,7 @@ macro_rules! dashboard_app {
             ))
             .wrap($crate::app::cors(&state.config))
             .wrap($crate::app::error_shaper())
+            .wrap(actix_web::middleware::from_fn($crate::metrics::record))
             .configure(|cfg| $crate::app::configure(cfg, &state))
     }};
 }

@@ -950,3 +950,42 @@ async fn the_demo_pipeline_and_its_tasks_are_read_only() {
             .contains("demo pipeline")
     );
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_per_route_and_show_the_pool() {
+    let app = TestApp::new();
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    for id in [1, 2, 999_999] {
+        send(&svc, req!(app, get, format!("/project_modelview/api/{id}"))).await;
+    }
+    send(&svc, test::TestRequest::get().uri("/users/api/")).await; // 401
+    let r = send(&svc, test::TestRequest::get().uri("/metrics")).await;
+    assert_eq!(r.status, 200);
+    let text = r.body.as_str().unwrap();
+    // one series per route pattern, not per id
+    assert!(
+        text.contains(
+            r#"dashboard_requests_total{route="/project_modelview/api/{pk}",method="GET",status="2xx"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        r#"dashboard_requests_total{route="/project_modelview/api/{pk}",method="GET",status="4xx"} 1"#
+    ));
+    assert!(
+        text.contains(
+            r#"dashboard_requests_total{route="/users/api/",method="GET",status="4xx"} 1"#
+        )
+    );
+    assert!(text.contains(
+        r#"dashboard_request_seconds_count{route="/project_modelview/api/{pk}",method="GET"} 3"#
+    ));
+    assert!(!text.contains("999999"));
+    for name in [
+        "dashboard_db_pool_connections",
+        "dashboard_db_pool_idle",
+        "dashboard_db_pool_max",
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} gauge")), "{name}");
+    }
+}

@@ -74,6 +74,16 @@ impl Metrics {
         });
     }
 
+    /// Raises a gauge to `value` if it is higher (a running maximum).
+    pub fn max(&self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
+        self.with(name, help, Kind::Gauge, |f| {
+            let v = f.values.entry(Self::key(labels)).or_insert(value);
+            if value > *v {
+                *v = value;
+            }
+        });
+    }
+
     /// Reads one value (tests and health checks).
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
         let map = match self.inner.lock() {
