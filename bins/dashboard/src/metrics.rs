@@ -87,19 +87,6 @@ fn route_label(pattern: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn route_labels_drop_segment_regexes() {
-        assert_eq!(
-            super::route_label("/users/api/{pk:\\d+}"),
-            "/users/api/{pk}"
-        );
-        assert_eq!(super::route_label("/a/{x:[0-9]{2}}/b/{y}"), "/a/{x}/b/{y}");
-        assert_eq!(super::route_label("/plain/"), "/plain/");
-    }
-}
-
 /// `GET /metrics`.
 pub async fn render(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.state();
@@ -125,4 +112,17 @@ pub async fn render(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(m.render())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn route_labels_drop_segment_regexes() {
+        assert_eq!(
+            super::route_label("/users/api/{pk:\\d+}"),
+            "/users/api/{pk}"
+        );
+        assert_eq!(super::route_label("/a/{x:[0-9]{2}}/b/{y}"), "/a/{x}/b/{y}");
+        assert_eq!(super::route_label("/plain/"), "/plain/");
+    }
 }
