@@ -336,5 +336,5 @@ fn container_template(ctx: &RunContext<'_>, spec: &TaskSpec<'_>) -> Value {
 
 /// The workflow as YAML, for the dashboard's dry-run endpoint.
 pub fn workflow_to_yaml(workflow: &Value) -> String {
-    serde_yaml::to_string(workflow).unwrap_or_else(|e| format!("# cannot render YAML: {e}\n"))
+    serde_norway::to_string(workflow).unwrap_or_else(|e| format!("# cannot render YAML: {e}\n"))
 }

@@ -36,7 +36,7 @@ pub fn parse_body(kind: PatchKind, body: &[u8]) -> Result<Value, ApiError> {
         Err(e) if kind == PatchKind::Apply => {
             let text = std::str::from_utf8(body)
                 .map_err(|_| ApiError::bad_request("body is not UTF-8"))?;
-            serde_yaml::from_str::<Value>(text).map_err(|ye| {
+            serde_norway::from_str::<Value>(text).map_err(|ye| {
                 ApiError::bad_request(format!("cannot parse apply body: {e}; as YAML: {ye}"))
             })
         }
