@@ -45,15 +45,24 @@ impl AppState {
         }
         let keys = crate::auth::keys::load_or_create(&mut conn, &config)?;
         let kube = Kube::new(&config)?;
+        let views = crate::views::all_views(&config, &kube, schema.clone());
+        let models = all_models();
+        if let Err(problems) = crate::engine::resolve::validate_views(&views, &schema, &models) {
+            anyhow::bail!(
+                "{} view declaration(s) do not match the schema:\n{}",
+                problems.len(),
+                problems.join("\n")
+            );
+        }
         Ok(AppState {
             keys,
             metrics: app_core::metrics::Metrics::new(),
             pool,
-            views: crate::views::all_views(&config, &kube, schema.clone()),
+            views,
             kube,
             config: Arc::new(config),
             schema,
-            models: all_models(),
+            models,
             ctx_cache: CtxCache::default(),
         })
     }

@@ -989,3 +989,24 @@ async fn metrics_count_requests_per_route_and_show_the_pool() {
         assert!(text.contains(&format!("# TYPE {name} gauge")), "{name}");
     }
 }
+
+#[actix_web::test]
+async fn declarations_naming_unknown_columns_are_refused_at_start() {
+    use dashboard::engine::resolve::validate_views;
+    use dashboard::engine::view::{ModelView, cols};
+    let app = TestApp::new();
+    // every real declaration passes (AppState::build checked them too)
+    validate_views(&app.state.views, &app.state.schema, &app.state.models).unwrap();
+    let mut bad = ModelView::new("/bad/api", "Bad_Api", "project", "bad");
+    bad.list_columns = cols(&["name", "no_such_column"]);
+    bad.order_columns = cols(&["nme"]);
+    bad.base_order = Some(("id", "desc"));
+    let mut missing = ModelView::new("/missing/api", "Missing_Api", "no_such_table", "x");
+    missing.list_columns = cols(&["id"]);
+    let problems =
+        validate_views(&[bad, missing], &app.state.schema, &app.state.models).unwrap_err();
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(problems[0].contains("/bad/api") && problems[0].contains("`no_such_column`"));
+    assert!(problems[1].contains("order_columns") && problems[1].contains("`nme`"));
+    assert!(problems[2].contains("no_such_table"));
+}

@@ -212,3 +212,66 @@ pub fn prettify(name: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// Checks every declaration against the schema once, at start: each view's table and
+/// model exist, and every name in its column lists, order, expand column and related
+/// choices is a column, a relation, a property or a declared extra form field. Returns
+/// every problem, each naming the view and the name.
+pub fn validate_views(
+    views: &[ModelView],
+    schema: &SchemaMeta,
+    models: &[ModelDef],
+) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    for view in views {
+        let rv = match Resolved::new(view, schema, models) {
+            Ok(rv) => rv,
+            Err(e) => {
+                problems.push(format!("{}: {}", view.route_base, e.message));
+                continue;
+            }
+        };
+        let lists: [(&str, &Option<Vec<&'static str>>); 6] = [
+            ("list_columns", &view.list_columns),
+            ("show_columns", &view.show_columns),
+            ("add_columns", &view.add_columns),
+            ("edit_columns", &view.edit_columns),
+            ("search_columns", &view.search_columns),
+            ("order_columns", &view.order_columns),
+        ];
+        let mut check = |what: &str, name: &str| {
+            let known =
+                !matches!(rv.resolve(name), ColumnRef::Unknown) || view.fields.contains_key(name);
+            if !known {
+                problems.push(format!(
+                    "{}: {what} names `{name}`, which is no column, relation, property or form field of table {}",
+                    view.route_base, view.table
+                ));
+            }
+        };
+        for (what, cols) in lists {
+            for name in cols.iter().flatten() {
+                check(what, name);
+            }
+        }
+        if let Some((col, _)) = view.base_order {
+            check("base_order", col);
+        }
+        if let Some(expand) = &view.expand {
+            check("expand", expand.column);
+        }
+        for name in view.rel_choices.keys() {
+            if !matches!(rv.resolve(name), ColumnRef::Relation(_)) {
+                problems.push(format!(
+                    "{}: rel_choices names `{name}`, which is no relation of table {}",
+                    view.route_base, view.table
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
