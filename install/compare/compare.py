@@ -342,7 +342,7 @@ def main():
                 if it[0] == "HEADER":
                     rep[it] += 1
     systematic = {it for it, n in rep.items() if n >= 10}
-    sys_ids = {it: f"S{i+1}" for i, it in enumerate(sorted(systematic, key=lambda x: -rep[x]))}
+    sys_ids = {it: f"S{i+1}" for i, it in enumerate(sorted(systematic, key=lambda x: (-rep[x], x)))}
     kinds = collections.Counter()
     for _, _, _, d in results:
         if d:
