@@ -6,9 +6,11 @@ The same fixed list of requests runs against either the original Python back end
 dashboard (`--target ours`, which needs `Authorization: <username>|<secret>`; the
 secret is read from `/userinfo/api/current/userinfo` after a `POST /login/`).
 
-Before the cases run, a setup step (recorded too, files 00_*) makes sure a plain
-(non-admin, role Gamma) user and a sacrificial "victim" user exist and that the plain
-user is a `dev` member of the org project `public`.
+Before the cases run, a setup step (recorded too, files 00_*) creates, when missing, a
+plain (non-admin, role Gamma) user `plainuser` and a sacrificial user `victimuser`, both
+with org `public`; both back ends then make each of them a `dev` member of the org
+project `public` by themselves. Exchanges 32_* later delete and re-add victimuser's
+membership (the project member POST).
 
 Usage:
   python3 install/compare/record.py --base http://127.0.0.1:8090 --target original \
