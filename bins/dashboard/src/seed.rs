@@ -7,7 +7,7 @@
 use app_core::Config;
 use app_core::password::hash_password_with;
 use app_models::forms::*;
-use app_models::queries::last_insert_id;
+use app_models::queries::{last_insert_id, next_id_from_sequence};
 use app_models::schema::*;
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
@@ -204,12 +204,33 @@ fn find_or_insert(
     find: impl FnOnce(&mut MysqlConnection) -> QueryResult<i32>,
     insert: impl FnOnce(&mut MysqlConnection) -> QueryResult<()>,
 ) -> QueryResult<i32> {
+    find_or_insert_numbered(conn, report, "", find, |conn, _| insert(conn))
+}
+
+/// [`find_or_insert`] for a table an adopted original database may number with a
+/// sequence (the `ab_*` tables): `insert` gets the id to write, or `None` to let
+/// AUTO_INCREMENT choose.
+fn find_or_insert_numbered(
+    conn: &mut MysqlConnection,
+    report: &mut SeedReport,
+    table: &str,
+    find: impl FnOnce(&mut MysqlConnection) -> QueryResult<i32>,
+    insert: impl FnOnce(&mut MysqlConnection, Option<i32>) -> QueryResult<()>,
+) -> QueryResult<i32> {
     if let Some(id) = find(conn).optional()? {
         return Ok(id);
     }
-    insert(conn)?;
+    let id = if table.is_empty() {
+        None
+    } else {
+        next_id_from_sequence(conn, table)?
+    };
+    insert(conn, id)?;
     report.inserted += 1;
-    last_insert_id(conn)
+    match id {
+        Some(id) => Ok(id),
+        None => last_insert_id(conn),
+    }
 }
 
 /// Seeds the database; safe to run any number of times.
@@ -231,20 +252,24 @@ fn seed_in_tx(
     // 1. roles, permissions, view menus
     let mut role_ids = std::collections::HashMap::new();
     for name in ROLES {
-        let id = find_or_insert(
+        let id = find_or_insert_numbered(
             conn,
             &mut report,
+            "ab_role",
             |conn| {
                 ab_role::table
                     .filter(ab_role::name.eq(name))
                     .select(ab_role::id)
                     .first::<i32>(conn)
             },
-            |conn| {
+            |conn, id| {
                 diesel::insert_into(ab_role::table)
-                    .values(NewRole {
-                        name: name.to_string(),
-                    })
+                    .values((
+                        id.map(|i| ab_role::id.eq(i)),
+                        NewRole {
+                            name: name.to_string(),
+                        },
+                    ))
                     .execute(conn)?;
                 Ok(())
             },
@@ -253,18 +278,22 @@ fn seed_in_tx(
     }
     let mut perm_ids = Vec::new();
     for p in PERMISSIONS {
-        let id = find_or_insert(
+        let id = find_or_insert_numbered(
             conn,
             &mut report,
+            "ab_permission",
             |conn| {
                 ab_permission::table
                     .filter(ab_permission::name.eq(p))
                     .select(ab_permission::id)
                     .first::<i32>(conn)
             },
-            |conn| {
+            |conn, id| {
                 diesel::insert_into(ab_permission::table)
-                    .values(ab_permission::name.eq(p))
+                    .values((
+                        id.map(|i| ab_permission::id.eq(i)),
+                        ab_permission::name.eq(p),
+                    ))
                     .execute(conn)?;
                 Ok(())
             },
@@ -272,26 +301,31 @@ fn seed_in_tx(
         perm_ids.push((*p, id));
     }
     for view in API_VIEW_NAMES {
-        let view_id = find_or_insert(
+        let view_id = find_or_insert_numbered(
             conn,
             &mut report,
+            "ab_view_menu",
             |conn| {
                 ab_view_menu::table
                     .filter(ab_view_menu::name.eq(view))
                     .select(ab_view_menu::id)
                     .first::<i32>(conn)
             },
-            |conn| {
+            |conn, id| {
                 diesel::insert_into(ab_view_menu::table)
-                    .values(ab_view_menu::name.eq(view))
+                    .values((
+                        id.map(|i| ab_view_menu::id.eq(i)),
+                        ab_view_menu::name.eq(view),
+                    ))
                     .execute(conn)?;
                 Ok(())
             },
         )?;
         for (perm, perm_id) in &perm_ids {
-            let pv = find_or_insert(
+            let pv = find_or_insert_numbered(
                 conn,
                 &mut report,
+                "ab_permission_view",
                 |conn| {
                     ab_permission_view::table
                         .filter(ab_permission_view::permission_id.eq(perm_id))
@@ -299,9 +333,10 @@ fn seed_in_tx(
                         .select(ab_permission_view::id)
                         .first::<i32>(conn)
                 },
-                |conn| {
+                |conn, id| {
                     diesel::insert_into(ab_permission_view::table)
                         .values((
+                            id.map(|i| ab_permission_view::id.eq(i)),
                             ab_permission_view::permission_id.eq(perm_id),
                             ab_permission_view::view_menu_id.eq(view_id),
                         ))
@@ -319,9 +354,10 @@ fn seed_in_tx(
             }
             for role in grant {
                 let role_id = role_ids[role];
-                find_or_insert(
+                find_or_insert_numbered(
                     conn,
                     &mut report,
+                    "ab_permission_view_role",
                     |conn| {
                         ab_permission_view_role::table
                             .filter(ab_permission_view_role::permission_view_id.eq(pv))
@@ -329,9 +365,10 @@ fn seed_in_tx(
                             .select(ab_permission_view_role::id)
                             .first::<i32>(conn)
                     },
-                    |conn| {
+                    |conn, id| {
                         diesel::insert_into(ab_permission_view_role::table)
                             .values((
+                                id.map(|i| ab_permission_view_role::id.eq(i)),
                                 ab_permission_view_role::permission_view_id.eq(pv),
                                 ab_permission_view_role::role_id.eq(role_id),
                             ))
@@ -345,27 +382,31 @@ fn seed_in_tx(
 
     // 2. admin user
     let mut generated_password = None;
-    let admin_id = find_or_insert(
+    let admin_id = find_or_insert_numbered(
         conn,
         &mut report,
+        "ab_user",
         |conn| {
             ab_user::table
                 .filter(ab_user::username.eq(&config.admin_username))
                 .select(ab_user::id)
                 .first::<i32>(conn)
         },
-        |conn| {
+        |conn, id| {
             let password = match &config.admin_password {
                 Some(p) => p.clone(),
                 None => generated_password.insert(generate_password()).clone(),
             };
             let audit = Audit::new(None);
             diesel::insert_into(ab_user::table)
-                .values(NewUser::new(
-                    &config.admin_username,
-                    &config.admin_email,
-                    hash_password_with(&password, config.password_hash_iterations),
-                    audit,
+                .values((
+                    id.map(|i| ab_user::id.eq(i)),
+                    NewUser::new(
+                        &config.admin_username,
+                        &config.admin_email,
+                        hash_password_with(&password, config.password_hash_iterations),
+                        audit,
+                    ),
                 ))
                 .execute(conn)?;
             Ok(())
@@ -373,9 +414,10 @@ fn seed_in_tx(
     )?;
     report.generated_admin_password = generated_password;
     let admin_role = role_ids["Admin"];
-    find_or_insert(
+    find_or_insert_numbered(
         conn,
         &mut report,
+        "ab_user_role",
         |conn| {
             ab_user_role::table
                 .filter(ab_user_role::user_id.eq(admin_id))
@@ -383,12 +425,15 @@ fn seed_in_tx(
                 .select(ab_user_role::id)
                 .first::<i32>(conn)
         },
-        |conn| {
+        |conn, id| {
             diesel::insert_into(ab_user_role::table)
-                .values(NewUserRole {
-                    user_id: Some(admin_id),
-                    role_id: Some(admin_role),
-                })
+                .values((
+                    id.map(|i| ab_user_role::id.eq(i)),
+                    NewUserRole {
+                        user_id: Some(admin_id),
+                        role_id: Some(admin_role),
+                    },
+                ))
                 .execute(conn)?;
             Ok(())
         },

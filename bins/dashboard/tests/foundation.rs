@@ -278,3 +278,130 @@ fn init_is_idempotent_and_writes_werkzeug_hashes() {
         vec!["Admin".to_string()]
     );
 }
+
+/// A database created by the original's own migrations on MariaDB (its recorded DDL:
+/// the `ab_*` ids come from SEQUENCE objects, the columns have no AUTO_INCREMENT):
+/// migrate, init, and creating users and roles through the API all work, with ids from
+/// the sequences, and no database text reaches a client.
+#[actix_web::test]
+async fn a_database_of_the_original_with_sequences_is_adopted() {
+    use actix_web::test;
+    use serde_json::json;
+    let db = TestDb::empty();
+    let mut conn = db.conn();
+    let ddl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/original/original-db-ddl.sql"
+    ))
+    .unwrap();
+    let ddl: String = ddl
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for stmt in ddl.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        diesel::sql_query(stmt)
+            .execute(&mut conn)
+            .unwrap_or_else(|e| panic!("{stmt}: {e}"));
+    }
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let scalar = |conn: &mut diesel::MysqlConnection, sql: &str| -> i64 {
+        let r: Vec<N> = diesel::sql_query(sql).load(conn).unwrap();
+        r[0].n
+    };
+    assert_eq!(
+        scalar(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'SEQUENCE' AND table_name = 'ab_user_id_seq'"
+        ),
+        1
+    );
+    // as the original leaves it: an insert without an id fails
+    assert!(
+        diesel::sql_query("INSERT INTO ab_role (name) VALUES ('probe')")
+            .execute(&mut conn)
+            .is_err()
+    );
+    run_migrations(&mut conn).unwrap();
+    let config = common::test_config(&db.url, &[]);
+    let report =
+        dashboard::seed::run_seed(&mut conn, &config, dashboard::views::customize_job()).unwrap();
+    assert!(report.inserted > 50);
+    let admin_id = scalar(
+        &mut conn,
+        "SELECT CAST(id AS SIGNED) AS n FROM ab_user WHERE username = 'admin'",
+    );
+    assert!(
+        scalar(
+            &mut conn,
+            "SELECT CAST(NEXTVAL(ab_user_id_seq) AS SIGNED) AS n"
+        ) > admin_id,
+        "the admin's id came from the sequence"
+    );
+    // a second init finds everything
+    let again =
+        dashboard::seed::run_seed(&mut conn, &config, dashboard::views::customize_job()).unwrap();
+    assert_eq!(again.inserted, 0);
+
+    let state =
+        actix_web::web::Data::new(dashboard::app::AppState::build(db.pool(), config).unwrap());
+    let svc = test::init_service(dashboard::dashboard_app!(state.clone())).await;
+    let admin_ctx = dashboard::auth::Ctx::load(&mut conn, "admin")
+        .unwrap()
+        .unwrap();
+    let auth = format!("admin|{}", state.user_token(&mut conn, &admin_ctx).unwrap());
+    let gamma = scalar(
+        &mut conn,
+        "SELECT CAST(id AS SIGNED) AS n FROM ab_role WHERE name = 'Gamma'",
+    );
+    let post = |uri: &str, body: serde_json::Value| {
+        test::TestRequest::post()
+            .uri(uri)
+            .insert_header(("Authorization", auth.clone()))
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(body.to_string())
+    };
+    let user = json!({"username": "erin", "nickname": "Erin", "email": "erin@x.org", "password": "erin-pass", "roles": [gamma], "active": true});
+    let r = common::send(&svc, post("/users/api/", user.clone())).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let erin = scalar(
+        &mut conn,
+        "SELECT CAST(id AS SIGNED) AS n FROM ab_user WHERE username = 'erin'",
+    );
+    assert!(erin > admin_id);
+    assert_eq!(
+        scalar(
+            &mut conn,
+            &format!(
+                "SELECT COUNT(*) AS n FROM ab_user_role WHERE user_id = {erin} AND role_id = {gamma}"
+            )
+        ),
+        1
+    );
+    // a duplicate answers in our words, not the database's
+    let r = common::send(&svc, post("/users/api/", user)).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let text = r.body.to_string();
+    assert!(
+        !text.contains("Duplicate entry") && !text.contains("ab_user"),
+        "{text}"
+    );
+    // roles too
+    let r = common::send(&svc, post("/roles/api/", json!({"name": "Reviewers"}))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // and the new user logs in
+    let r = common::send(
+        &svc,
+        test::TestRequest::post()
+            .uri("/login/")
+            .peer_addr("10.0.0.1:1".parse().unwrap())
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(json!({"username": "erin", "password": "erin-pass"}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -122,29 +122,35 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Database errors as clients see them: what went wrong in our words, never the
+/// database's own text (it names tables, keys and values); that goes to the log.
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
+        let refused = |message: &str, info: &dyn diesel::result::DatabaseErrorInformation| {
+            tracing::info!(database = %info.message(), "write refused by the database");
+            ApiError::unprocessable(message.to_string())
+        };
         match &e {
             Error::NotFound => ApiError::not_found(),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                ApiError::unprocessable(format!("duplicate value: {}", info.message()))
-            }
-            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
-                ApiError::unprocessable(format!(
-                    "the row is referenced by or references missing rows: {}",
-                    info.message()
-                ))
-            }
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => refused(
+                "a record with the same unique value already exists",
+                info.as_ref(),
+            ),
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => refused(
+                "the record is used by other records, or refers to a record that does not exist",
+                info.as_ref(),
+            ),
             Error::DatabaseError(DatabaseErrorKind::NotNullViolation, info) => {
-                ApiError::unprocessable(info.message().to_string())
+                refused("a required value is missing", info.as_ref())
             }
             Error::DatabaseError(DatabaseErrorKind::CheckViolation, info) => {
-                ApiError::unprocessable(info.message().to_string())
+                refused("a value is not allowed here", info.as_ref())
             }
-            Error::DatabaseError(_, info) if is_data_error(info.message()) => {
-                ApiError::unprocessable(info.message().to_string())
-            }
+            Error::DatabaseError(_, info) if is_data_error(info.message()) => refused(
+                "a value does not fit its field (too long, out of range, of the wrong type or missing)",
+                info.as_ref(),
+            ),
             _ => {
                 tracing::error!(error = %e, "database error");
                 ApiError::unavailable("database error, please retry")

@@ -337,7 +337,16 @@ pub fn insert_row(
 ) -> Result<i64, ApiError> {
     let mut cols = Vec::new();
     let mut binds = Vec::new();
+    // an adopted original database numbers some tables with a sequence
+    let seq_id = app_models::queries::next_id_from_sequence(conn, &rv.table.name)?;
+    if let Some(id) = seq_id {
+        cols.push(q(rv.pk()));
+        binds.push(Bind::Int(i64::from(id)));
+    }
     for c in &rv.table.columns {
+        if seq_id.is_some() && c.name == rv.pk() {
+            continue;
+        }
         if let Some(v) = values.get(&c.name) {
             cols.push(q(&c.name));
             binds.push(bind_of(c, v));
@@ -350,7 +359,10 @@ pub fn insert_row(
         vec!["?"; cols.len()].join(", ")
     );
     execute(conn, &sql, &binds)?;
-    Ok(i64::from(app_models::queries::last_insert_id(conn)?))
+    match seq_id {
+        Some(id) => Ok(i64::from(id)),
+        None => Ok(i64::from(app_models::queries::last_insert_id(conn)?)),
+    }
 }
 
 /// `UPDATE` the given values of row `id`.
@@ -387,6 +399,36 @@ pub fn update_row(
     Ok(())
 }
 
+/// Inserts one row of a link table, with an id from its sequence where the table has
+/// one (`ab_user_role` of an adopted original database).
+pub fn link_row(
+    conn: &mut MysqlConnection,
+    table: &str,
+    (a, a_id): (&str, i64),
+    (b, b_id): (&str, i64),
+) -> Result<(), ApiError> {
+    let mut binds = vec![Bind::Int(a_id), Bind::Int(b_id)];
+    let sql = match app_models::queries::next_id_from_sequence(conn, table)? {
+        Some(id) => {
+            binds.insert(0, Bind::Int(i64::from(id)));
+            format!(
+                "INSERT INTO {} (`id`, {}, {}) VALUES (?, ?, ?)",
+                q(table),
+                q(a),
+                q(b)
+            )
+        }
+        None => format!(
+            "INSERT INTO {} ({}, {}) VALUES (?, ?)",
+            q(table),
+            q(a),
+            q(b)
+        ),
+    };
+    execute(conn, &sql, &binds)?;
+    Ok(())
+}
+
 /// Replaces the many-to-many links of row `id`.
 pub fn write_links(
     conn: &mut MysqlConnection,
@@ -409,16 +451,7 @@ pub fn write_links(
                 &[Bind::Int(id)],
             )?;
             for other in ids {
-                execute(
-                    conn,
-                    &format!(
-                        "INSERT INTO {} ({}, {}) VALUES (?, ?)",
-                        q(through),
-                        q(self_fk),
-                        q(other_fk)
-                    ),
-                    &[Bind::Int(id), Bind::Int(*other)],
-                )?;
+                link_row(conn, through, (self_fk, id), (other_fk, *other))?;
             }
         }
     }

@@ -146,11 +146,19 @@ pub fn onboard_user(conn: &mut MysqlConnection, user_id: i64, by: i64) -> Result
         &[Bind::Int(user_id)],
     )? == 0
     {
-        execute(
+        let gamma = count(
             conn,
-            "INSERT INTO ab_user_role (user_id, role_id) SELECT ?, id FROM ab_role WHERE name = 'Gamma'",
-            &[Bind::Int(user_id)],
+            "SELECT CAST(COALESCE(MIN(id), 0) AS SIGNED) AS n FROM ab_role WHERE name = 'Gamma'",
+            &[],
         )?;
+        if gamma > 0 {
+            crate::engine::write::link_row(
+                conn,
+                "ab_user_role",
+                ("user_id", user_id),
+                ("role_id", gamma),
+            )?;
+        }
     }
     execute(
         conn,
