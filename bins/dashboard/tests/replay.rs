@@ -349,3 +349,41 @@ async fn upstream_holes_stay_closed() {
         r.body
     );
 }
+
+/// Filters and orders the original accepts (recorded from it, tests/reference/original)
+/// answer the same status here.
+#[actix_web::test]
+async fn filters_and_orders_of_the_original_answer_its_status() {
+    let app = TestApp::new();
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/original");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !(name.starts_with("30_") || name.starts_with("31_")) {
+            continue;
+        }
+        let sample: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let req = &sample["request"];
+        let mut uri = req["path"].as_str().unwrap().to_string();
+        if let Some(fd) = req["query"]["form_data"].as_str() {
+            uri = format!("{uri}?form_data={}", urlencoding::encode(fd));
+        }
+        let r = send(
+            &svc,
+            test::TestRequest::get()
+                .uri(&uri)
+                .insert_header(("Authorization", app.auth("admin"))),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            sample["response"]["status"].as_u64().unwrap() as u16,
+            "{name}: {}",
+            r.body
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} recorded samples");
+}

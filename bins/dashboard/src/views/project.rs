@@ -610,7 +610,20 @@ fn members_view() -> ModelView {
         ("user", "User"),
         ("role", "Role"),
     ];
-    v.search_columns = cols(&["project", "user", "role"]);
+    // the original's filters (its search columns)
+    v.search_columns = cols(&[
+        "project",
+        "user",
+        "created_by",
+        "changed_by",
+        "created_on",
+        "changed_on",
+        "role",
+        "quota",
+        "org",
+        "expand",
+    ]);
+    v.order_columns = cols(&["role", "org"]);
     let desc = "只有creator可以添加修改组成员，可以添加多个creator";
     v.fields.insert("project", json!({"type": "QuerySelect", "default": "", "choices": [], "widget": "Select2", "description": desc, "required": true}));
     v.fields.insert(

@@ -400,6 +400,7 @@ pub fn views() -> Vec<ModelView> {
     roles.add_columns = cols(&["name"]);
     roles.edit_columns = cols(&["name"]);
     roles.search_columns = cols(&["name"]);
+    roles.order_columns = cols(&["id"]);
     roles.properties = vec![Property {
         name: "permissions_html",
         compute: permissions_html,

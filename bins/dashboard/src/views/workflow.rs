@@ -283,7 +283,19 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
         "created_on",
         "pipeline_file",
     ]);
-    runs.search_columns = cols(&["pipeline", "status", "execution_date"]);
+    // the original's filters (its search columns)
+    runs.search_columns = cols(&[
+        "pipeline",
+        "pipeline_file",
+        "pipeline_argo_id",
+        "version_id",
+        "experiment_id",
+        "run_id",
+        "message",
+        "created_on",
+        "execution_date",
+        "status",
+    ]);
     runs.properties = vec![
         Property {
             name: "pipeline_url",
