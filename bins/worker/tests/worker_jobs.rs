@@ -32,7 +32,8 @@ async fn env() -> Env {
     let kube = FakeKube::start(FakeKubeOptions::default().seed(true)).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig").to_string_lossy().to_string();
-    kube.write_kubeconfig(&kubeconfig).unwrap();
+    // the worker's own identity: its requests are checked against its RBAC
+    kube.write_kubeconfig_for(&kubeconfig, "worker").unwrap();
     Env {
         db,
         kube,
@@ -133,6 +134,7 @@ async fn submit_creates_exactly_one_workflow_however_often_it_is_delivered() {
             .ends_with("start run")
     );
     worker.stop().await;
+    assert!(testkit::rbac::assert_allowed(&e.kube, "worker") > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -367,6 +369,7 @@ async fn stop_run_deletes_the_run_objects_and_marks_the_rows_deleted() {
     .await
     .expect("both clean-ups handled");
     worker.stop().await;
+    assert!(testkit::rbac::assert_allowed(&e.kube, "worker") > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
