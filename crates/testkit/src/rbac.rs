@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use crate::fake_kube::{Access, FakeKube};
+use crate::fake_kube::{Access, FakeKube, ResourceAccess};
 
 /// The repository's Kubernetes manifests.
 pub fn install_dir() -> PathBuf {
@@ -48,26 +48,22 @@ fn has(list: &[String], wanted: &str) -> bool {
 
 impl Rule {
     /// Whether this rule allows a resource request.
-    fn allows_resource(
-        &self,
-        verb: &str,
-        group: &str,
-        resource: &str,
-        sub: &str,
-        name: Option<&str>,
-    ) -> bool {
-        let combined = if sub.is_empty() {
-            resource.to_string()
+    fn allows_resource(&self, a: &ResourceAccess) -> bool {
+        let combined = if a.subresource.is_empty() {
+            a.resource.clone()
         } else {
-            format!("{resource}/{sub}")
+            format!("{}/{}", a.resource, a.subresource)
         };
-        let resource_ok = self
-            .resources
-            .iter()
-            .any(|r| r == "*" || *r == combined || (!sub.is_empty() && *r == format!("*/{sub}")));
+        let resource_ok = self.resources.iter().any(|r| {
+            r == "*"
+                || *r == combined
+                || (!a.subresource.is_empty() && *r == format!("*/{}", a.subresource))
+        });
         let name_ok = self.resource_names.is_empty()
-            || name.is_some_and(|n| self.resource_names.iter().any(|r| r == n));
-        has(&self.verbs, verb) && has(&self.api_groups, group) && resource_ok && name_ok
+            || a.name
+                .as_ref()
+                .is_some_and(|n| self.resource_names.contains(n));
+        has(&self.verbs, &a.verb) && has(&self.api_groups, &a.group) && resource_ok && name_ok
     }
 
     /// Whether this rule allows a non-resource request.
@@ -335,16 +331,9 @@ impl Policy {
     /// Whether `sa` may do `access`.
     pub fn allows(&self, sa: &ServiceAccount, access: &Access) -> bool {
         match access {
-            Access::Resource {
-                verb,
-                group,
-                resource,
-                subresource,
-                namespace,
-                name,
-            } => self
-                .rules_for(sa, namespace.as_deref())
-                .any(|r| r.allows_resource(verb, group, resource, subresource, name.as_deref())),
+            Access::Resource(a) => self
+                .rules_for(sa, a.namespace.as_deref())
+                .any(|r| r.allows_resource(a)),
             Access::NonResource { verb, path } => {
                 let discovery = Rule {
                     verbs: vec!["get".into()],
@@ -452,14 +441,14 @@ mod tests {
     use super::*;
 
     fn access(verb: &str, group: &str, resource: &str, sub: &str, ns: Option<&str>) -> Access {
-        Access::Resource {
+        Access::Resource(ResourceAccess {
             verb: verb.into(),
             group: group.into(),
             resource: resource.into(),
             subresource: sub.into(),
             namespace: ns.map(String::from),
             name: Some("x".into()),
-        }
+        })
     }
 
     #[test]
@@ -507,47 +496,51 @@ mod tests {
         let dashboard = policy.service_account_of("dashboard");
         let schedule = policy.service_account_of("schedule");
         let worker = policy.service_account_of("worker");
-        let wf = |verb, ns| access(verb, "argoproj.io", "workflows", "", ns);
-        // granted
-        assert!(policy.allows(&watch, &wf("watch", None)));
-        assert!(policy.allows(&watch, &wf("list", Some("pipeline"))));
-        assert!(policy.allows(&dashboard, &wf("create", Some("pipeline"))));
-        assert!(policy.allows(
-            &dashboard,
-            &access("get", "", "pods", "log", Some("jupyter"))
-        ));
-        assert!(policy.allows(&schedule, &access("list", "", "pods", "", None)));
-        assert!(policy.allows(&worker, &access("delete", "", "pods", "", Some("jupyter"))));
-        // refused: writes of a reader, writes outside the work namespaces, other
-        // verbs, subresources, groups and resources
-        assert!(!policy.allows(&watch, &wf("delete", Some("pipeline"))));
-        assert!(!policy.allows(&watch, &wf("get", Some("pipeline"))));
-        assert!(!policy.allows(&dashboard, &wf("create", Some("default"))));
-        assert!(!policy.allows(&dashboard, &wf("list", None)));
-        assert!(!policy.allows(&dashboard, &wf("update", Some("pipeline"))));
-        assert!(!policy.allows(
-            &dashboard,
-            &access("create", "", "pods", "exec", Some("pipeline"))
-        ));
-        assert!(!policy.allows(
-            &schedule,
-            &access("delete", "", "pods", "", Some("kube-system"))
-        ));
-        assert!(!policy.allows(&schedule, &access("watch", "", "pods", "", None)));
-        assert!(!policy.allows(&worker, &access("get", "", "secrets", "", Some("pipeline"))));
-        assert!(!policy.allows(
-            &worker,
-            &access("delete", "apps", "deployments", "", Some("service"))
-        ));
-        assert!(!policy.allows(
-            &worker,
-            &access("delete", "extensions", "deployments", "", Some("pipeline"))
-        ));
         let stranger = ServiceAccount {
             namespace: "infra".into(),
             name: "default".into(),
         };
-        assert!(!policy.allows(&stranger, &wf("list", Some("pipeline"))));
+        let wf = |verb, ns| access(verb, "argoproj.io", "workflows", "", ns);
+        let pods = |verb, sub, ns| access(verb, "", "pods", sub, ns);
+        let (yes, no) = (true, false);
+        let cases = [
+            // granted
+            (&watch, wf("watch", None), yes),
+            (&watch, wf("list", Some("pipeline")), yes),
+            (&dashboard, wf("create", Some("pipeline")), yes),
+            (&dashboard, pods("get", "log", Some("jupyter")), yes),
+            (&schedule, pods("list", "", None), yes),
+            (&worker, pods("delete", "", Some("jupyter")), yes),
+            // refused: writes of a reader, writes outside the work namespaces, other
+            // verbs, subresources, groups and resources, an unbound ServiceAccount
+            (&watch, wf("delete", Some("pipeline")), no),
+            (&watch, wf("get", Some("pipeline")), no),
+            (&dashboard, wf("create", Some("default")), no),
+            (&dashboard, wf("list", None), no),
+            (&dashboard, wf("update", Some("pipeline")), no),
+            (&dashboard, pods("create", "exec", Some("pipeline")), no),
+            (&schedule, pods("delete", "", Some("kube-system")), no),
+            (&schedule, pods("watch", "", None), no),
+            (
+                &worker,
+                access("get", "", "secrets", "", Some("pipeline")),
+                no,
+            ),
+            (
+                &worker,
+                access("delete", "apps", "deployments", "", Some("service")),
+                no,
+            ),
+            (
+                &worker,
+                access("delete", "extensions", "deployments", "", Some("pipeline")),
+                no,
+            ),
+            (&stranger, wf("list", Some("pipeline")), no),
+        ];
+        for (sa, a, allowed) in cases {
+            assert_eq!(policy.allows(sa, &a), allowed, "{sa}: {a}");
+        }
     }
 
     const SAMPLE: &str = r#"
@@ -588,13 +581,14 @@ subjects: [{kind: ServiceAccount, name: bot, namespace: infra}]
             &bot,
             &access("update", "apps", "deployments", "", Some("a"))
         ));
-        let cm = |name: Option<&str>| Access::Resource {
-            verb: "get".into(),
-            group: "".into(),
-            resource: "configmaps".into(),
-            subresource: "".into(),
-            namespace: Some("a".into()),
-            name: name.map(String::from),
+        let cm = |name: Option<&str>| {
+            Access::Resource(ResourceAccess {
+                verb: "get".into(),
+                resource: "configmaps".into(),
+                namespace: Some("a".into()),
+                name: name.map(String::from),
+                ..ResourceAccess::default()
+            })
         };
         assert!(policy.allows(&bot, &cm(Some("settings"))));
         assert!(!policy.allows(&bot, &cm(Some("other"))));

@@ -10,43 +10,36 @@ use super::RecordedRequest;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Access {
     /// A request on an API resource.
-    Resource {
-        /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`.
-        verb: String,
-        /// `""` for the core group.
-        group: String,
-        /// The plural, e.g. `pods`.
-        resource: String,
-        /// e.g. `log`, `status`; `""` when none.
-        subresource: String,
-        /// `None` for a cluster-wide request (cluster-scoped, or all namespaces).
-        namespace: Option<String>,
-        /// The object's name, when the path names one.
-        name: Option<String>,
-    },
+    Resource(ResourceAccess),
     /// Any other path (`/version`, `/api`, `/apis`, `/healthz`, ...): `nonResourceURLs`.
     NonResource { verb: String, path: String },
+}
+
+/// The attributes of a request on an API resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceAccess {
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`.
+    pub verb: String,
+    /// `""` for the core group.
+    pub group: String,
+    /// The plural, e.g. `pods`.
+    pub resource: String,
+    /// e.g. `log`, `status`; `""` when none.
+    pub subresource: String,
+    /// `None` for a cluster-wide request (cluster-scoped, or all namespaces).
+    pub namespace: Option<String>,
+    /// The object's name, when the path names one.
+    pub name: Option<String>,
 }
 
 impl Access {
     /// The same access without the object name (to list distinct accesses).
     pub fn without_name(&self) -> Access {
         match self {
-            Access::Resource {
-                verb,
-                group,
-                resource,
-                subresource,
-                namespace,
-                ..
-            } => Access::Resource {
-                verb: verb.clone(),
-                group: group.clone(),
-                resource: resource.clone(),
-                subresource: subresource.clone(),
-                namespace: namespace.clone(),
+            Access::Resource(r) => Access::Resource(ResourceAccess {
                 name: None,
-            },
+                ..r.clone()
+            }),
             other => other.clone(),
         }
     }
@@ -55,25 +48,18 @@ impl Access {
 impl fmt::Display for Access {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Access::Resource {
-                verb,
-                group,
-                resource,
-                subresource,
-                namespace,
-                name,
-            } => {
-                let res = if subresource.is_empty() {
-                    resource.clone()
+            Access::Resource(r) => {
+                let res = if r.subresource.is_empty() {
+                    r.resource.clone()
                 } else {
-                    format!("{resource}/{subresource}")
+                    format!("{}/{}", r.resource, r.subresource)
                 };
-                write!(f, "{verb} {res} (apiGroup {group:?})")?;
-                match namespace {
+                write!(f, "{} {res} (apiGroup {:?})", r.verb, r.group)?;
+                match &r.namespace {
                     Some(ns) => write!(f, " in namespace {ns}")?,
                     None => write!(f, " cluster-wide")?,
                 }
-                if let Some(n) = name {
+                if let Some(n) = &r.name {
                     write!(f, ", name {n}")?;
                 }
                 Ok(())
@@ -135,14 +121,14 @@ impl RecordedRequest {
             ("DELETE", None) => "deletecollection",
             (other, _) => return self.unknown(other),
         };
-        Access::Resource {
+        Access::Resource(ResourceAccess {
             verb: verb.into(),
             group: group.into(),
             resource: resource.unwrap_or("").into(),
             subresource: subresource.into(),
             namespace: namespace.map(String::from),
             name: name.map(String::from),
-        }
+        })
     }
 
     fn unknown(&self, method: &str) -> Access {
@@ -173,14 +159,14 @@ mod tests {
     }
 
     fn res(verb: &str, group: &str, resource: &str, sub: &str, ns: Option<&str>) -> Access {
-        Access::Resource {
+        Access::Resource(ResourceAccess {
             verb: verb.into(),
             group: group.into(),
             resource: resource.into(),
             subresource: sub.into(),
             namespace: ns.map(String::from),
             name: None,
-        }
+        })
     }
 
     #[test]

@@ -68,7 +68,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use serde_json::Value;
 
-pub use access::Access;
+pub use access::{Access, ResourceAccess};
 pub use controllers::argo::{FAIL_TASK_ANNOTATION, WORKFLOW_LABEL, node_id};
 pub use controllers::kubelet::EXIT_CODE_ANNOTATION;
 pub use defaults::{NODE_IP, NODE_NAME, SEED_NAMESPACES, SEED_PVCS};
