@@ -15,11 +15,18 @@ validator_version=1.37.0
 venv="${KUBERNETES_VALIDATE_VENV:-/var/tmp/kubernetes-validate-$validator_version}"
 validator="$venv/bin/kubernetes-validate"
 
+apt_install() {
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 if [ ! -x "$validator" ]; then
+    command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
     if ! python3 -m venv "$venv" >/dev/null 2>&1; then
         # Debian's python3 without its venv module
         rm -rf "$venv"
-        apt-get install -y -q python3-venv >/dev/null
+        apt_install python3-venv
         python3 -m venv "$venv"
     fi
     "$venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$validator_version"
