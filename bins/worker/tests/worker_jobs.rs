@@ -109,13 +109,15 @@ async fn submit_creates_exactly_one_workflow_however_often_it_is_delivered() {
     .await
     .expect("recorded again");
     assert_eq!(workflows(&e.kube).len(), 1, "still one workflow");
-    assert_eq!(
+    // the row is written before the handler returns, the metric after: wait for it
+    let done = || {
         worker.metric(
             "worker_jobs_total",
-            &[("queue", "submit"), ("outcome", "done")]
-        ),
-        2.0
-    );
+            &[("queue", "submit"), ("outcome", "done")],
+        )
+    };
+    wait_for(WAIT, || (done() >= 2.0).then_some(())).await;
+    assert_eq!(done(), 2.0);
 
     // "start run" went to the creator and the alert user, once
     let starts = wait_for(WAIT, || {
