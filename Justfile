@@ -19,6 +19,10 @@ lint:
 fmt:
     cargo fmt --all
 
+# the Kubernetes manifests against the 1.33 schemas, offline and strict
+validate-k8s:
+    bash install/kubernetes/validate.sh
+
 migrate:
     cargo run --bin dashboard -- migrate
 

@@ -28,7 +28,8 @@ async fn env() -> Env {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kubeconfig");
-    kube.write_kubeconfig(&path).unwrap();
+    // the dashboard's own identity: its requests are checked against its RBAC
+    kube.write_kubeconfig_for(&path, "dashboard").unwrap();
     let app = TestApp::with_config(&[("KUBECONFIG", path.to_str().unwrap())]);
     Env {
         kube,
@@ -423,6 +424,7 @@ async fn build_run_inspect_and_stop_a_pipeline() {
         )),
         0
     );
+    assert!(testkit::rbac::assert_allowed(&kube, "dashboard") > 0);
 }
 
 #[actix_web::test]
@@ -532,4 +534,5 @@ async fn bad_pipelines_are_400_and_nothing_is_submitted() {
         );
     }
     assert!(workflows(&kube).is_empty(), "nothing was submitted");
+    testkit::rbac::assert_allowed(&kube, "dashboard");
 }

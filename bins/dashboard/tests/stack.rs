@@ -50,6 +50,10 @@ where
     }
 }
 
+fn borrow(vars: &[(String, String)]) -> Vec<(&str, &str)> {
+    vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
 fn list(path: &str, fd: Value) -> String {
     format!("{path}?form_data={}", urlencoding::encode(&fd.to_string()))
 }
@@ -64,8 +68,12 @@ async fn the_stack_runs_the_demo_and_backfills_cron_runs() {
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    kube.write_kubeconfig(&kubeconfig).unwrap();
+    // each binary its own identity, so its requests can be checked against its RBAC
+    let kubeconfig = |binary: &str| {
+        let path = dir.path().join(format!("kubeconfig-{binary}"));
+        kube.write_kubeconfig_for(&path, binary).unwrap();
+        path.to_string_lossy().to_string()
+    };
     let hook = Webhook::start().await;
     let prefix = testkit::fixtures::prefix();
     let port = free_port();
@@ -73,7 +81,6 @@ async fn the_stack_runs_the_demo_and_backfills_cron_runs() {
         ("DATABASE_URL".into(), db.url.clone()),
         ("REDIS_URL".into(), "redis://127.0.0.1:6379/0".into()),
         ("SECRET_KEY".into(), "stack-test".into()),
-        ("KUBECONFIG".into(), kubeconfig.to_string_lossy().into()),
         ("QUEUE_PREFIX".into(), prefix.clone()),
         ("NOTIFY_WEBHOOK_URL".into(), hook.url.clone()),
         ("PASSWORD_HASH_ITERATIONS".into(), "1000".into()),
@@ -90,9 +97,14 @@ async fn the_stack_runs_the_demo_and_backfills_cron_runs() {
         ("CRON_LOOK_AHEAD_SECS".into(), "0".into()),
         ("RUST_LOG".into(), "info".into()),
     ];
-    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let vars_of = |binary: &str| -> Vec<(String, String)> {
+        let mut vars = env.clone();
+        vars.push(("KUBECONFIG".into(), kubeconfig(binary)));
+        vars
+    };
     // migrate and seed with the real CLI
-    let mut init = Process::spawn_path(&binary("dashboard"), &["init"], &vars);
+    let init_vars = vars_of("dashboard");
+    let mut init = Process::spawn_path(&binary("dashboard"), &["init"], &borrow(&init_vars));
     assert!(
         init.wait_timeout(Duration::from_secs(60))
             .map(|s| s.success())
@@ -100,9 +112,10 @@ async fn the_stack_runs_the_demo_and_backfills_cron_runs() {
         "{}",
         init.logs()
     );
-    let mut procs: Vec<Process> = ["dashboard", "schedule", "worker", "watch"]
+    let binaries = ["dashboard", "schedule", "worker", "watch"];
+    let mut procs: Vec<Process> = binaries
         .iter()
-        .map(|b| Process::spawn(b, &vars))
+        .map(|b| Process::spawn(b, &borrow(&vars_of(b))))
         .collect();
 
     let client = reqwest::Client::builder()
@@ -250,6 +263,13 @@ async fn the_stack_runs_the_demo_and_backfills_cron_runs() {
             p.log_path().display(),
             p.logs()
         );
+    }
+    // what each binary asked the cluster for is what install/kubernetes grants it
+    for b in binaries {
+        let checked = testkit::rbac::assert_allowed(&kube, b);
+        if b != "schedule" {
+            assert!(checked > 0, "{b} made no request with its own identity");
+        }
     }
     testkit::fixtures::cleanup_redis_prefix(&prefix).await;
 }

@@ -218,6 +218,25 @@ async fn list_for_deletion(ctx: &Ctx) -> (Vec<Listed>, Option<String>) {
     (listed, None)
 }
 
+/// Deletes an object `delete_workflow` found by listing all namespaces: `Ok(false)` when
+/// the cluster forbids it (403: a namespace the scheduler has no Role in, see
+/// install/kubernetes), logged and skipped so that one such object does not end every pass.
+async fn delete_listed(
+    client: &kube::Client,
+    kind: &Kind,
+    namespace: &str,
+    name: &str,
+) -> Result<bool, ops::OpsError> {
+    match ops::delete_object(client, kind, namespace, name).await {
+        Ok(()) => Ok(true),
+        Err(ops::OpsError::Kube(kube::Error::Api(s))) if s.code == 403 => {
+            tracing::warn!(kind = kind.plural, %namespace, %name, reason = %s.message, "not allowed to delete: skipped");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// `delete_workflow`: deletes finished workflows and training jobs older than the TTL and
 /// those whose workflow was stopped; alerts on ones running too long. Everything is
 /// listed first, so the DB status of every run id is read together; the objects are then
@@ -258,10 +277,11 @@ pub async fn delete_workflow(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
                 else {
                     continue;
                 };
-                if matches!(runs.status(&run), Some("Succeeded" | "Deleted" | "Failed")) {
-                    ops::delete_object(client, &DEPLOYMENT, &ns, &name)
+                if matches!(runs.status(&run), Some("Succeeded" | "Deleted" | "Failed"))
+                    && delete_listed(client, &DEPLOYMENT, &ns, &name)
                         .await
-                        .map_err(|e| format!("{cluster}: {e}"))?;
+                        .map_err(|e| format!("{cluster}: {e}"))?
+                {
                     deleted += 1;
                 }
             }
@@ -284,9 +304,12 @@ pub async fn delete_workflow(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
                 .map(|f| now.signed_duration_since(f) > ttl)
                 .unwrap_or(false);
             if stopped || expired {
-                ops::delete_object(client, kind, &ns, &name)
+                if !delete_listed(client, kind, &ns, &name)
                     .await
-                    .map_err(|e| format!("{cluster}: {e}"))?;
+                    .map_err(|e| format!("{cluster}: {e}"))?
+                {
+                    continue;
+                }
                 deleted += 1;
                 if **kind == WORKFLOW && mark_deleted(ctx, &name, &ns).await {
                     runs.mark_deleted(&name, &ns);

@@ -44,7 +44,8 @@ async fn setup() -> (
     let kube = FakeKube::start(FakeKubeOptions::default().seed(true)).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kubeconfig");
-    kube.write_kubeconfig(&path).unwrap();
+    // the schedule's own identity: its requests are checked against its RBAC
+    kube.write_kubeconfig_for(&path, "schedule").unwrap();
     let (ctx, rec, prefix) = ctx(
         &db,
         &[
@@ -128,6 +129,40 @@ async fn old_and_stopped_workflows_go_long_runners_are_reported() {
         .await
         .unwrap();
     assert_eq!(rec.0.lock().unwrap().len(), 1);
+    assert!(testkit::rbac::assert_allowed(&kube, "schedule") > 0);
+    cleanup(&prefix).await;
+}
+
+#[tokio::test]
+async fn a_workflow_the_schedule_may_not_delete_is_skipped() {
+    let (_db, kube, ctx, _rec, prefix, _dir) = setup().await;
+    // the cluster refuses what install/kubernetes does not grant the schedule
+    testkit::rbac::enforce(&kube);
+    for ns in ["argo", "pipeline"] {
+        let mut w = workflow(
+            "old-done",
+            &format!("r-{ns}"),
+            "Succeeded",
+            Duration::hours(6),
+            Some(Duration::hours(4)),
+        );
+        w["metadata"]["namespace"] = json!(ns);
+        kube.insert("argoproj.io", "v1alpha1", "workflows", w);
+    }
+    let out = housekeeping::delete_workflow(&ctx, ctx.now())
+        .await
+        .unwrap();
+    assert_eq!(out, "deleted 1, alerted 0");
+    let left: Vec<String> = kube
+        .objects("argoproj.io", "v1alpha1", "workflows", None)
+        .iter()
+        .map(|w| w["metadata"]["namespace"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["argo"],
+        "the one in pipeline goes, the other stays"
+    );
     cleanup(&prefix).await;
 }
 
@@ -255,6 +290,7 @@ async fn nightly_clean_up_notebooks_terminating_pods_gpus() {
     let report = housekeeping::watch_gpu(&ctx, ctx.now()).await.unwrap();
     assert!(report.contains("jupyter,,nb-new,2"), "{report}");
     assert!(report.contains("共已使用"), "{report}");
+    assert!(testkit::rbac::assert_allowed(&kube, "schedule") > 0);
     cleanup(&prefix).await;
 }
 

@@ -22,8 +22,13 @@ async fn missed_cron_runs_are_backfilled_submitted_run_and_mirrored() {
     let db = TestDb::new();
     let kube = FakeKube::start(FakeKubeOptions::default().argo(true)).await;
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig").to_string_lossy().to_string();
-    kube.write_kubeconfig(&kubeconfig).unwrap();
+    // each binary its own identity, so its requests can be checked against its RBAC
+    let clusters_of = |binary: &str| {
+        let path = dir.path().join(format!("kubeconfig-{binary}"));
+        kube.write_kubeconfig_for(&path, binary).unwrap();
+        serde_json::json!({"dev": {"NAME": "dev", "KUBECONFIG": path.to_string_lossy()}})
+            .to_string()
+    };
     let hook = Webhook::start().await;
     let mut conn = db.conn();
     let s = seed(&mut conn);
@@ -54,14 +59,11 @@ async fn missed_cron_runs_are_backfilled_submitted_run_and_mirrored() {
         .unwrap();
 
     let prefix = prefix();
-    let clusters =
-        serde_json::json!({"dev": {"NAME": "dev", "KUBECONFIG": kubeconfig}}).to_string();
     let common_env: Vec<(String, String)> = [
         ("DATABASE_URL", db.url.as_str()),
         ("REDIS_URL", REDIS_URL),
         ("SECRET_KEY", "test"),
         ("ENVIRONMENT", "dev"),
-        ("CLUSTERS", clusters.as_str()),
         ("QUEUE_PREFIX", prefix.as_str()),
         ("NOTIFY_WEBHOOK_URL", hook.url.as_str()),
         ("RUST_LOG", "info"),
@@ -69,7 +71,8 @@ async fn missed_cron_runs_are_backfilled_submitted_run_and_mirrored() {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let spawn = |name: &str, extra: Vec<(String, String)>| {
+    let spawn = |name: &str, mut extra: Vec<(String, String)>| {
+        extra.push(("CLUSTERS".into(), clusters_of(name)));
         let vars: Vec<(&str, &str)> = common_env
             .iter()
             .chain(extra.iter())
@@ -189,4 +192,12 @@ async fn missed_cron_runs_are_backfilled_submitted_run_and_mirrored() {
             p.logs()
         );
     }
+    // what each binary asked the cluster for is what install/kubernetes grants it
+    for b in ["worker", "watch"] {
+        assert!(
+            testkit::rbac::assert_allowed(&kube, b) > 0,
+            "{b}: no request"
+        );
+    }
+    testkit::rbac::assert_allowed(&kube, "schedule");
 }

@@ -32,7 +32,8 @@ async fn env() -> Env {
     let kube = FakeKube::start(FakeKubeOptions::default().seed(true)).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig").to_string_lossy().to_string();
-    kube.write_kubeconfig(&kubeconfig).unwrap();
+    // the worker's own identity: its requests are checked against its RBAC
+    kube.write_kubeconfig_for(&kubeconfig, "worker").unwrap();
     Env {
         db,
         kube,
@@ -108,13 +109,15 @@ async fn submit_creates_exactly_one_workflow_however_often_it_is_delivered() {
     .await
     .expect("recorded again");
     assert_eq!(workflows(&e.kube).len(), 1, "still one workflow");
-    assert_eq!(
+    // the row is written before the handler returns, the metric after: wait for it
+    let done = || {
         worker.metric(
             "worker_jobs_total",
-            &[("queue", "submit"), ("outcome", "done")]
-        ),
-        2.0
-    );
+            &[("queue", "submit"), ("outcome", "done")],
+        )
+    };
+    wait_for(WAIT, || (done() >= 2.0).then_some(())).await;
+    assert_eq!(done(), 2.0);
 
     // "start run" went to the creator and the alert user, once
     let starts = wait_for(WAIT, || {
@@ -133,6 +136,7 @@ async fn submit_creates_exactly_one_workflow_however_often_it_is_delivered() {
             .ends_with("start run")
     );
     worker.stop().await;
+    assert!(testkit::rbac::assert_allowed(&e.kube, "worker") > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -367,6 +371,7 @@ async fn stop_run_deletes_the_run_objects_and_marks_the_rows_deleted() {
     .await
     .expect("both clean-ups handled");
     worker.stop().await;
+    assert!(testkit::rbac::assert_allowed(&e.kube, "worker") > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -26,6 +26,10 @@
 //! * Inspection without the API: [`FakeKube::objects`], [`FakeKube::get`],
 //!   [`FakeKube::insert`], [`FakeKube::remove`], [`FakeKube::requests`] (every request
 //!   received), [`FakeKube::wait_for`] (poll a condition with a timeout).
+//! * Who asked: each request is recorded with its bearer token as identity;
+//!   [`FakeKube::kubeconfig_yaml_for`] gives a client its own, and
+//!   [`FakeKube::accesses_by`] lists what one identity did in RBAC terms ([`Access`]),
+//!   which `testkit::rbac` checks against the manifest's roles.
 //! * The server runs on its own thread and actix runtime: it survives the
 //!   `#[tokio::test]` / `#[actix_web::test]` runtime that started it, and
 //!   [`FakeKube::start_blocking`] can share one through a `OnceLock`. A `kube::Client`,
@@ -40,6 +44,7 @@
 //! # drop((client, wfs)); }
 //! ```
 
+mod access;
 pub mod controllers;
 mod defaults;
 mod patch;
@@ -50,7 +55,7 @@ mod status;
 mod storage;
 mod watch;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -63,6 +68,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use serde_json::Value;
 
+pub use access::{Access, ResourceAccess};
 pub use controllers::argo::{FAIL_TASK_ANNOTATION, WORKFLOW_LABEL, node_id};
 pub use controllers::kubelet::EXIT_CODE_ANNOTATION;
 pub use defaults::{NODE_IP, NODE_NAME, SEED_NAMESPACES, SEED_PVCS};
@@ -171,7 +177,16 @@ pub(crate) struct Shared {
     pub(crate) bookmark_interval: Duration,
     pub(crate) server_addr: String,
     requests: Mutex<VecDeque<RecordedRequest>>,
+    /// Every distinct (identity, access) seen, never dropped (unlike `requests`).
+    accesses: Mutex<BTreeSet<(String, Access)>>,
+    authorizer: Mutex<Option<Authorizer>>,
 }
+
+/// Decides whether `identity` may do an [`Access`] (see [`FakeKube::set_authorizer`]).
+pub type Authorizer = Arc<dyn Fn(&str, &Access) -> bool + Send + Sync>;
+
+/// The token of [`FakeKube::kubeconfig_yaml`], so the identity of its clients' requests.
+pub const DEFAULT_IDENTITY: &str = "fake-kube-token";
 
 /// Requests kept by [`FakeKube::requests`] (the oldest are dropped past this).
 const REQUEST_LOG_LIMIT: usize = 10_000;
@@ -179,6 +194,9 @@ const REQUEST_LOG_LIMIT: usize = 10_000;
 /// A request the server received (see [`FakeKube::requests`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedRequest {
+    /// Who sent it: the bearer token of its `Authorization` header (`""` without one).
+    /// [`FakeKube::kubeconfig_yaml_for`] gives each client its own.
+    pub identity: String,
     pub method: String,
     pub path: String,
     /// Decoded query parameters.
@@ -203,12 +221,25 @@ impl Shared {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn record_request(&self, req: RecordedRequest) {
+    /// Records a request; `false` when the authorizer refuses it (answered 403).
+    pub(crate) fn record_request(&self, req: RecordedRequest) -> bool {
+        let access = req.access();
+        let authorizer = self
+            .authorizer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let allowed = authorizer.is_none_or(|a| a(&req.identity, &access));
+        self.accesses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((req.identity.clone(), access));
         let mut log = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         if log.len() >= REQUEST_LOG_LIMIT {
             log.pop_front();
         }
         log.push_back(req);
+        allowed
     }
 
     pub(crate) fn failed_tasks(&self) -> Vec<(String, String)> {
@@ -255,6 +286,8 @@ fn launch(opts: FakeKubeOptions) -> io::Result<(Launch, Ready)> {
         bookmark_interval: opts.bookmark_interval,
         server_addr: addr.to_string(),
         requests: Mutex::new(VecDeque::new()),
+        accesses: Mutex::new(BTreeSet::new()),
+        authorizer: Mutex::new(None),
     });
     let (tx, ready) = mpsc::channel();
     let thread_shared = shared.clone();
@@ -373,24 +406,36 @@ impl FakeKube {
         format!("http://{host}:{}", self.addr.port())
     }
 
-    /// A kubeconfig: cluster/context/user `fake-kube`, server [`FakeKube::url`], a dummy
-    /// token, no TLS, default namespace `default`.
+    /// A kubeconfig: cluster/context/user `fake-kube`, server [`FakeKube::url`], the
+    /// dummy token [`DEFAULT_IDENTITY`], no TLS, default namespace `default`.
     pub fn kubeconfig_yaml(&self) -> String {
+        self.kubeconfig_yaml_for(DEFAULT_IDENTITY)
+    }
+
+    /// [`FakeKube::kubeconfig_yaml`] with `identity` as the token: the requests of a
+    /// client built from it are recorded under that identity ([`FakeKube::requests_by`]),
+    /// e.g. one per binary to check each against its RBAC rules (`testkit::rbac`).
+    pub fn kubeconfig_yaml_for(&self, identity: &str) -> String {
         format!(
             "apiVersion: v1\nkind: Config\npreferences: {{}}\nclusters:\n- name: fake-kube\n  cluster:\n    server: {}\n\
              contexts:\n- name: fake-kube\n  context:\n    cluster: fake-kube\n    user: fake-kube\n    namespace: default\n\
-             current-context: fake-kube\nusers:\n- name: fake-kube\n  user:\n    token: fake-kube-token\n",
+             current-context: fake-kube\nusers:\n- name: fake-kube\n  user:\n    token: {identity}\n",
             self.url()
         )
     }
 
     /// Writes [`FakeKube::kubeconfig_yaml`] to `path`, creating its directory.
     pub fn write_kubeconfig(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        self.write_kubeconfig_for(path, DEFAULT_IDENTITY)
+    }
+
+    /// Writes [`FakeKube::kubeconfig_yaml_for`] `identity` to `path`, creating its directory.
+    pub fn write_kubeconfig_for(&self, path: impl AsRef<Path>, identity: &str) -> io::Result<()> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(path, self.kubeconfig_yaml())
+        std::fs::write(path, self.kubeconfig_yaml_for(identity))
     }
 
     /// A `kube::Client` built from the kubeconfig (`Config::from_custom_kubeconfig`), as
@@ -528,6 +573,43 @@ impl FakeKube {
             .iter()
             .cloned()
             .collect()
+    }
+
+    /// The requests of one identity (see [`FakeKube::kubeconfig_yaml_for`]) among the
+    /// last 10 000, oldest first.
+    pub fn requests_by(&self, identity: &str) -> Vec<RecordedRequest> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|r| r.identity == identity)
+            .cloned()
+            .collect()
+    }
+
+    /// Every distinct access (a request in RBAC terms) one identity made since the start,
+    /// however many requests came after it, sorted.
+    pub fn accesses_by(&self, identity: &str) -> Vec<Access> {
+        self.shared
+            .accesses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(who, _)| who == identity)
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
+
+    /// From now on, answers `403 Forbidden` to every request `authorizer` refuses (as an
+    /// API server's authorizer would; refused requests are still recorded). `None`
+    /// allows everything again. `testkit::rbac::enforce` installs the manifests' RBAC.
+    pub fn set_authorizer(&self, authorizer: Option<Authorizer>) {
+        *self
+            .shared
+            .authorizer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = authorizer;
     }
 
     /// The current global resourceVersion.

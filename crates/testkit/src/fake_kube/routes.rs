@@ -43,11 +43,33 @@ pub async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared
         .unwrap_or("")
         .to_string();
     tracing::debug!(method = %req.method(), uri = %req.uri(), "fake-kube request");
-    shared.record_request(RecordedRequest {
+    let identity = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .to_string();
+    let allowed = shared.record_request(RecordedRequest {
+        identity: identity.clone(),
         method: req.method().to_string(),
         path: req.path().to_string(),
         query: query.clone(),
     });
+    if !allowed {
+        let e = ApiError::new(
+            403,
+            "Forbidden",
+            format!(
+                "{identity:?} cannot {} {}: refused by the fake API server's authorizer",
+                req.method(),
+                req.path()
+            ),
+        );
+        return HttpResponse::Forbidden()
+            .content_type("application/json")
+            .body(e.to_status().to_string());
+    }
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         dispatch(
             &shared,
