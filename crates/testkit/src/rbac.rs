@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use crate::fake_kube::{Access, FakeKube, ResourceAccess};
 
@@ -183,7 +183,7 @@ fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(v: Option<&Value>, what: &str) -> Result<T, String> {
-    serde_yaml::from_value(v.cloned().unwrap_or(Value::Null)).map_err(|e| format!("{what}: {e}"))
+    serde_norway::from_value(v.cloned().unwrap_or(Value::Null)).map_err(|e| format!("{what}: {e}"))
 }
 
 impl Policy {
@@ -219,7 +219,7 @@ impl Policy {
     }
 
     fn add(&mut self, yaml: &str) -> Result<(), String> {
-        for doc in serde_yaml::Deserializer::from_str(yaml) {
+        for doc in serde_norway::Deserializer::from_str(yaml) {
             let v = Value::deserialize(doc).map_err(|e| e.to_string())?;
             if v.is_null() {
                 continue;
@@ -473,7 +473,7 @@ mod tests {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
-            for doc in serde_yaml::Deserializer::from_str(&text) {
+            for doc in serde_norway::Deserializer::from_str(&text) {
                 let v = Value::deserialize(doc).unwrap();
                 assert_ne!(
                     text_of(&v, "kind"),
