@@ -387,3 +387,67 @@ async fn filters_and_orders_of_the_original_answer_its_status() {
     }
     assert!(checked >= 8, "only {checked} recorded samples");
 }
+
+/// What a plain user may not show or delete answers the original's status (403 before
+/// any lookup), recorded in tests/reference/original/33_*. Deliberate differences: an
+/// admin may read log details (the original refuses everyone), and a plain user cannot
+/// read another user's record (the original shows it, password hash and token included).
+#[actix_web::test]
+async fn refusals_of_the_original_answer_its_status() {
+    let app = TestApp::new();
+    let plain = app.add_user("plainuser");
+    let victim = app.add_user("victimuser");
+    // as the original onboards them: members of the public org
+    for id in [plain, victim] {
+        app.exec(&format!(
+            "INSERT INTO project_user (project_id, user_id, role, created_on, changed_on) SELECT id, {id}, 'dev', NOW(), NOW() FROM project WHERE name = 'public' AND type = 'org'"
+        ));
+    }
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let differ = [
+        "33_log_show_1_by_admin.json",
+        "33_users_show_admin_by_plain.json",
+    ];
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/original");
+    // a log row to show and delete
+    send(
+        &svc,
+        test::TestRequest::get()
+            .uri("/users/api/")
+            .insert_header(("Authorization", app.auth("admin"))),
+    )
+    .await;
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("33_") || differ.contains(&name.as_str()) {
+            continue;
+        }
+        let sample: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let req = &sample["request"];
+        // the recorded ids: admin 1, victim 3; ours may differ
+        let uri = req["path"]
+            .as_str()
+            .unwrap()
+            .replace("/users/api/3", &format!("/users/api/{victim}"))
+            .replace("/userinfo/api/3", &format!("/userinfo/api/{victim}"));
+        let user = sample["user"].as_str().unwrap_or("admin");
+        let r = send(
+            &svc,
+            test::TestRequest::default()
+                .method(req["method"].as_str().unwrap().parse().unwrap())
+                .uri(&uri)
+                .insert_header(("Authorization", app.auth(user))),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            sample["response"]["status"].as_u64().unwrap() as u16,
+            "{name} ({user} {uri}): {}",
+            r.body
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} recorded samples");
+}

@@ -572,7 +572,7 @@ pub fn build_info(
         "user_permissions".into(),
         json!({"add": true, "edit": true, "delete": true, "show": true}),
     );
-    info.insert("permissions".into(), json!(view.base_permissions));
+    info.insert("permissions".into(), json!(view.permissions_of(ctx)));
 
     let mut widths = match &view.cols_width {
         Value::Object(m) => m.clone(),

@@ -140,8 +140,8 @@ pub fn redirect_slash(req: &HttpRequest) -> HttpResponse {
         .finish()
 }
 
-fn forbid_unless(view: &ModelView, perm: &str, what: &str) -> Result<(), ApiError> {
-    if view.can(perm) {
+fn forbid_unless(view: &ModelView, ctx: &Ctx, perm: &str, what: &str) -> Result<(), ApiError> {
+    if view.permits(ctx, perm) {
         Ok(())
     } else {
         Err(ApiError::forbidden(format!("no permission to {what}")))
@@ -390,7 +390,7 @@ async fn list(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    forbid_unless(&state.views[idx], "can_list", "list")?;
+    forbid_unless(&state.views[idx], &ctx, "can_list", "list")?;
     let args = merge_args(req.query_string(), &body)?;
     let (rows, total) = blocking(&state, move |st, conn| {
         list_rows(st, conn, idx, &ctx, &args)
@@ -407,7 +407,7 @@ async fn show(
     req: HttpRequest,
     id: i64,
 ) -> Result<HttpResponse, ApiError> {
-    forbid_unless(&state.views[idx], "can_show", "show")?;
+    forbid_unless(&state.views[idx], &ctx, "can_show", "show")?;
     let args = merge_args(req.query_string(), &[])?;
     let str_related = matches!(args.get("str_related"), Some(Value::Number(n)) if n.as_i64() == Some(1))
         || matches!(args.get("str_related"), Some(Value::Bool(true)));
@@ -517,7 +517,7 @@ async fn add(
 ) -> HttpResponse {
     let c2 = ctx.clone();
     let work = async {
-        forbid_unless(&state.views[idx], "can_add", "add")?;
+        forbid_unless(&state.views[idx], &ctx, "can_add", "add")?;
         let parsed = json_body(&body)?;
         let row = blocking(&state, move |st, conn| add_row(st, conn, idx, &c2, parsed)).await?;
         state.after_write(idx);
@@ -587,7 +587,7 @@ async fn edit(
 ) -> HttpResponse {
     let c2 = ctx.clone();
     let work = async {
-        forbid_unless(&state.views[idx], "can_edit", "edit")?;
+        forbid_unless(&state.views[idx], &ctx, "can_edit", "edit")?;
         let parsed = json_body(&body)?;
         let row = blocking(&state, move |st, conn| {
             edit_row(st, conn, idx, &c2, id, parsed)
@@ -654,7 +654,7 @@ pub fn delete_row(
 async fn delete(state: Data, idx: usize, ctx: Ctx, req: HttpRequest, id: i64) -> HttpResponse {
     let c2 = ctx.clone();
     let work = async {
-        forbid_unless(&state.views[idx], "can_delete", "delete")?;
+        forbid_unless(&state.views[idx], &ctx, "can_delete", "delete")?;
         let row = blocking(&state, move |st, conn| delete_row(st, conn, idx, &c2, id)).await?;
         state.after_write(idx);
         Ok(HttpResponse::Ok()
@@ -813,14 +813,22 @@ async fn favorite(
     Ok(HttpResponse::Ok().json(json!({"result": "", "status": "success", "message": message})))
 }
 
+/// UTF-8 byte-order mark: the original's CSV files start with it, so spreadsheet
+/// programs read them as UTF-8.
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// A CSV download as the original sends it: `text/csv; charset=utf-8`, with a BOM.
 fn csv_response(table: &str, body: Vec<u8>) -> HttpResponse {
+    let mut bytes = Vec::with_capacity(BOM.len() + body.len());
+    bytes.extend_from_slice(BOM);
+    bytes.extend_from_slice(&body);
     HttpResponse::Ok()
-        .content_type("application/octet-stream")
+        .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename={table}.csv"),
         ))
-        .body(body)
+        .body(bytes)
 }
 
 fn csv_cell(v: &Value) -> String {
@@ -840,9 +848,13 @@ async fn download_template(state: Data, idx: usize) -> Result<HttpResponse, ApiE
         .map_err(|e| ApiError::internal(e.to_string()))?;
     w.write_record(cols.iter().map(|_| "xx"))
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    let bytes = w
+    let mut bytes = w
         .into_inner()
         .map_err(|e| ApiError::internal(e.to_string()))?;
+    // the original's template has no line break after the last row
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
     Ok(csv_response(view.table, bytes))
 }
 
@@ -852,7 +864,7 @@ async fn download(
     ctx: Ctx,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    forbid_unless(&state.views[idx], "can_list", "list")?;
+    forbid_unless(&state.views[idx], &ctx, "can_list", "list")?;
     let mut args = merge_args(req.query_string(), &[])?;
     args.insert("page".into(), json!(0));
     args.insert("page_size".into(), json!(super::query::MAX_PAGE_SIZE));
@@ -898,7 +910,7 @@ async fn upload(
     use futures::StreamExt;
     let c2 = ctx.clone();
     let work = async {
-        forbid_unless(&state.views[idx], "can_add", "add")?;
+        forbid_unless(&state.views[idx], &ctx, "can_add", "add")?;
         let mut data: Option<(String, Vec<u8>)> = None;
         while let Some(field) = payload.next().await {
             let mut field =
@@ -943,7 +955,7 @@ async fn upload(
         let results = blocking(&state, move |st, conn| {
             let rv = Resolved::new(&st.views[idx], &st.schema, &st.models)?;
             let allowed = rv.add_columns();
-            let mut rdr = csv::Reader::from_reader(bytes.as_slice());
+            let mut rdr = csv::Reader::from_reader(bytes.strip_prefix(BOM).unwrap_or(&bytes));
             let headers: Vec<String> = rdr
                 .headers()
                 .map_err(|e| ApiError::bad_request(format!("bad csv: {e}")))?

@@ -149,6 +149,8 @@ pub struct ModelView {
     /// Fields whose values the search bar offers from a fixed list.
     pub expand: Option<ExpandSpec>,
     pub base_permissions: Vec<&'static str>,
+    /// Verbs of `base_permissions` only admins hold (others get 403 before any lookup).
+    pub admin_only: Vec<&'static str>,
     pub page_size: i64,
     pub cols_width: Value,
     pub actions: Vec<ActionDef>,
@@ -194,6 +196,7 @@ impl ModelView {
             fields: BTreeMap::new(),
             expand: None,
             base_permissions: ALL_PERMISSIONS.to_vec(),
+            admin_only: vec![],
             page_size: 100,
             cols_width: Value::Object(Map::new()),
             actions: vec![],
@@ -211,6 +214,20 @@ impl ModelView {
 
     pub fn can(&self, perm: &str) -> bool {
         self.base_permissions.contains(&perm)
+    }
+
+    /// Whether the caller holds verb `perm` on this view.
+    pub fn permits(&self, ctx: &Ctx, perm: &str) -> bool {
+        self.can(perm) && (ctx.is_admin || !self.admin_only.contains(&perm))
+    }
+
+    /// The verbs the caller holds, in the declared order (`_info.permissions`).
+    pub fn permissions_of(&self, ctx: &Ctx) -> Vec<&'static str> {
+        self.base_permissions
+            .iter()
+            .copied()
+            .filter(|p| self.permits(ctx, p))
+            .collect()
     }
 
     pub fn property(&self, name: &str) -> Option<&Property> {
