@@ -172,6 +172,24 @@ for (const p of pages) {
   });
 }
 
+// the related pages a row's menu opens (/frontend/<page>/<related>?id=<row>): the children of one row
+const related = [];
+(function walk(items, chain) {
+  for (const item of items) {
+    const here = [...chain, item.name];
+    if (item.children && item.children.length) walk(item.children, here);
+    for (const r of item.related || []) related.push({ route: `/frontend/${[...here, r.name].join('/')}`, url: r.url, parent: item.url });
+  }
+})(menu, []);
+for (const r of related) {
+  await check(`page ${r.route}?id=<first row>`, async () => {
+    const parents = await api('GET', r.parent);
+    const first = parents.result.data[0];
+    if (!first) throw new Error(`${r.parent} has no row`);
+    await openListPage(`${r.route}?id=${first.id}`, r.url);
+  });
+}
+
 // --- one create → edit → delete cycle through the form dialogs -----------------------------
 const repoPage = pages.find((p) => p.url === '/repository_modelview/api/');
 await check('create, edit, delete a docker repository through the dialogs', async () => {
