@@ -36,3 +36,27 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 1; done
   redis-cli -h 127.0.0.1 ping >/dev/null
 fi
+
+# The browser test (bins/dashboard/tests/browser.rs) needs Debian's chromium, Node.js and
+# its npm packages (playwright-core drives the system chromium: no browser download).
+# test.sh calls this; the stack does not need it.
+install_browser_test_deps() {
+  local dir missing=""
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/bins/dashboard/tests/browser"
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+  command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+  command -v npm >/dev/null 2>&1 || missing="$missing npm"
+  # a CJK font, so that screenshots of failures are readable
+  dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || missing="$missing fonts-wqy-microhei"
+  missing="$(echo "$missing" | xargs || true)"
+  if [ -n "$missing" ]; then
+    echo "installing: $missing"
+    local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+  fi
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "installing the browser test's npm packages"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

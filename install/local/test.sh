@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source install/local/prerequisites.sh
+install_browser_test_deps
 cargo build --workspace --all-targets
 cargo test --workspace --no-fail-fast "$@"

@@ -32,6 +32,8 @@ pub struct AppState {
     pub keys: Keys,
     /// What `/metrics` shows.
     pub metrics: app_core::metrics::Metrics,
+    /// `STATIC_DIR`, `NAVBAR_RIGHT`... (read from the process environment by `build`).
+    pub frontend: crate::frontend::Settings,
 }
 
 impl AppState {
@@ -64,7 +66,14 @@ impl AppState {
             schema,
             models,
             ctx_cache: CtxCache::default(),
+            frontend: crate::frontend::Settings::from_env()?,
         })
+    }
+
+    /// The same state with other front-end settings (tests read them from a map).
+    pub fn with_frontend(mut self, frontend: crate::frontend::Settings) -> AppState {
+        self.frontend = frontend;
+        self
     }
 
     /// The index of the view at `route_base`.
@@ -186,6 +195,6 @@ pub fn cors(config: &Config) -> actix_cors::Cors {
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.route("/metrics", web::get().to(crate::metrics::render));
     crate::auth::login::configure(cfg);
-    crate::frontend::configure(cfg, state);
+    crate::frontend::configure(cfg);
     crate::views::configure(cfg, state);
 }

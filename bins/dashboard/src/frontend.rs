@@ -1,72 +1,156 @@
 //! What the React front end needs besides the model views: the menu, the navbar,
 //! feature dialogs, `/health`, and (with `FRONTEND_DIR`) the built SPA itself.
 
+use std::path::{Path, PathBuf};
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use app_core::config::{ConfigError, Vars};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::Ctx;
+use crate::icons::lucide;
 
-const ICON: &str = "<svg viewBox=\"0 0 1024 1024\" xmlns=\"http://www.w3.org/2000/svg\" width=\"128\" height=\"128\"><path d=\"M160 160h704v704H160z\" fill=\"none\" stroke=\"#666\" stroke-width=\"64\"/></svg>";
-
-fn leaf(name: &str, title: &str, url: &str, model_name: &str) -> Value {
-    json!({"name": name, "title": title, "icon": ICON, "menu_type": "api", "url": url, "model_name": model_name, "isMenu": true})
+/// The front end's own knobs (environment variables next to `app_core::Config`).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `STATIC_DIR`: served at `/static/` (the original's `myapp/static`: the pipeline
+    /// editor `appbuilder/vison/`, the home page's `assets/images/`).
+    pub static_dir: Option<PathBuf>,
+    /// `/myapp/navbar_right`: `NAVBAR_RIGHT` (a JSON list, the original's config key of
+    /// that name) or the documentation and bug-report links.
+    pub navbar_right: Value,
 }
 
-fn group(name: &str, title: &str, children: Vec<Value>) -> Value {
+/// The original's defaults of `DOCUMENTATION_URL` and `BUG_REPORT_URL`.
+pub const DOCUMENTATION_URL: &str = "https://github.com/tencentmusic/cube-studio/wiki";
+pub const BUG_REPORT_URL: &str = "https://github.com/tencentmusic/cube-studio/issues/new";
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// Reads any variable source (tests pass a map).
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let vars = Vars(lookup);
+        let navbar_right = match vars.var("NAVBAR_RIGHT") {
+            Some(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(v @ Value::Array(_)) => v,
+                Ok(_) => return Err(navbar_error("must be a JSON list")),
+                Err(e) => return Err(navbar_error(&e.to_string())),
+            },
+            None => {
+                // set but empty removes an entry; unset is the original's link
+                let url = |name: &str, default: &str| match lookup(name) {
+                    Some(v) => Some(v.trim().to_string()).filter(|v| !v.is_empty()),
+                    None => Some(default.to_string()),
+                };
+                let mut entries = vec![];
+                if let Some(link) = url("DOCUMENTATION_URL", DOCUMENTATION_URL) {
+                    entries
+                        .push(json!({"text": "文档", "icon": lucide("book-open"), "link": link}));
+                }
+                if let Some(link) = url("BUG_REPORT_URL", BUG_REPORT_URL) {
+                    entries.push(json!({"icon": lucide("bug"), "link": link}));
+                }
+                Value::Array(entries)
+            }
+        };
+        Ok(Settings {
+            static_dir: vars.var("STATIC_DIR").map(PathBuf::from),
+            navbar_right,
+        })
+    }
+}
+
+fn navbar_error(message: &str) -> ConfigError {
+    ConfigError {
+        var: "NAVBAR_RIGHT".into(),
+        message: message.into(),
+    }
+}
+
+/// A page of the menu (`menu_type: api`): the front end routes it to
+/// `/frontend/<group>/<subgroup>/<name>` and reads `<url>_info` and `<url>`.
+fn page(name: &str, title: &str, icon: &str, url: &str) -> Value {
+    json!({"name": name, "title": title, "icon": lucide(icon), "menu_type": "api", "url": url})
+}
+
+/// A subgroup of a top-level entry (no icon, as in the original).
+fn subgroup(name: &str, title: &str, children: Vec<Value>) -> Value {
     json!({"name": name, "title": title, "isMenu": true, "isExpand": true, "children": children})
 }
 
-/// The menu tree of the pages this back end serves.
+/// The original's menu (`myapp/views/home.py`, `Myapp.menu`) restricted to the pages this
+/// back end serves: the same names, titles, order and urls, entries of views not built
+/// here left out (no dead links). Admins also get the security group, as there.
 pub fn menu(ctx: &Ctx) -> Value {
-    let mut org = leaf(
+    let mut org = page(
         "org_group",
         "项目分组",
+        "users",
         "/project_modelview/org/api/",
-        "project",
     );
-    org["related"] = json!([{"hidden": 1, "name": "project_user", "title": "组成员", "icon": ICON, "menu_type": "api", "url": "/project_user_modelview/api/"}]);
-    let mut project_children = vec![group(
+    org["model_name"] = json!("project");
+    let mut member = page(
+        "project_user",
+        "组成员",
+        "user-plus",
+        "/project_user_modelview/api/",
+    );
+    member["hidden"] = json!(1);
+    org["related"] = json!([member]);
+    let mut template_group = page(
+        "job_template_group",
+        "模板分类",
+        "folder-tree",
+        "/project_modelview/job_template/api/",
+    );
+    template_group["model_name"] = json!("project");
+    let mut project_children = vec![subgroup(
         "project_group",
         "项目组",
-        vec![
-            org,
-            leaf(
-                "job_template_group",
-                "模板分类",
-                "/project_modelview/job_template/api/",
-                "project",
-            ),
-        ],
+        vec![org, template_group],
     )];
     if ctx.is_admin {
-        project_children.push(group(
-            "security",
-            "安全",
-            vec![
-                leaf("user", "用户", "/users/api/", "ab_user"),
-                leaf("role", "角色", "/roles/api/", "ab_role"),
-                leaf("log", "日志", "/log_modelview/api/", "logs"),
-            ],
-        ));
+        let mut users = page("security-user", "用户列表", "user-cog", "/users/api/");
+        users["disable"] = json!(false);
+        let mut logs = page(
+            "security-logs",
+            "日志列表",
+            "scroll-text",
+            "/log_modelview/api/",
+        );
+        logs["disable"] = json!(false);
+        project_children.push(subgroup("security", "安全设置(管理员)", vec![users, logs]));
     }
-    let mut pipeline = leaf("pipeline", "任务流", "/pipeline_modelview/api/", "pipeline");
-    pipeline["related"] = json!([{"hidden": 1, "name": "task", "title": "任务", "icon": ICON, "menu_type": "api", "url": "/task_modelview/api/", "model_name": "task"}]);
+
+    let mut pipeline = page("pipeline", "任务流", "workflow", "/pipeline_modelview/api/");
+    pipeline["model_name"] = json!("pipeline");
+    let mut task = page("task", "任务", "list-checks", "/task_modelview/api/");
+    task["hidden"] = json!(1);
+    pipeline["related"] = json!([task]);
+
     json!([
-        {"name": "group", "title": "项目空间", "isExpand": false, "isMenu": true, "hidden": 0, "icon": ICON, "children": project_children},
-        {"name": "dev", "title": "在线开发", "isExpand": false, "isMenu": true, "hidden": 0, "icon": ICON, "children": [
-            group("images", "镜像管理", vec![
-                leaf("repository", "仓库", "/repository_modelview/api/", "repository"),
-                leaf("images", "镜像", "/images_modelview/api/", "images"),
+        {"name": "group", "title": "项目空间", "icon": lucide("layout-grid"), "isExpand": false, "isMenu": true,
+         "children": project_children},
+        {"name": "dev", "title": "在线开发", "icon": lucide("code-xml"), "hidden": 0, "isExpand": true, "children": [
+            subgroup("images", "镜像管理", vec![
+                page("docker_repository", "镜像仓库", "warehouse", "/repository_modelview/api/"),
+                page("template_images", "镜像管理", "container", "/images_modelview/api/"),
             ]),
         ]},
-        {"name": "train", "title": "模型训练", "isExpand": false, "isMenu": true, "hidden": 0, "icon": ICON, "children": [
-            group("train_group", "训练", vec![
-                leaf("job_template", "任务模板", "/job_template_modelview/api/", "job_template"),
+        {"name": "train", "title": "模型训练", "icon": lucide("brain-circuit"), "hidden": 0, "isExpand": true, "children": [
+            subgroup("train_template", "模板开发", vec![
+                page("job_template", "任务模板", "file-code", "/job_template_fab_modelview/api/"),
+            ]),
+            subgroup("train_task", "任务流", vec![
                 pipeline,
-                leaf("runhistory", "定时调度记录", "/runhistory_modelview/api/", "run"),
-                leaf("workflow", "运行实例", "/workflow_modelview/api/", "workflow"),
+                page("runhistory", "定时调度", "calendar-clock", "/runhistory_modelview/api/"),
+                page("workflow", "运行实例", "activity", "/workflow_modelview/api/"),
             ]),
         ]},
     ])
@@ -76,8 +160,8 @@ async fn menu_route(ctx: Ctx) -> HttpResponse {
     HttpResponse::Ok().json(menu(&ctx))
 }
 
-async fn navbar_right(_: Ctx) -> HttpResponse {
-    HttpResponse::Ok().json(json!([]))
+async fn navbar_right(_: Ctx, state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(&state.frontend.navbar_right)
 }
 
 async fn feature_check(_: Ctx) -> HttpResponse {
@@ -104,6 +188,15 @@ async fn root() -> HttpResponse {
         .finish()
 }
 
+/// `rel` under `dir`, with empty, `.` and `..` segments dropped (never outside `dir`).
+fn under(dir: &Path, rel: &str) -> PathBuf {
+    let clean: PathBuf = rel
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+        .collect();
+    dir.join(clean)
+}
+
 /// Serves the built SPA: files as they are, anything else the SPA's index.html.
 async fn spa(req: HttpRequest, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
     let Some(dir) = state.config.frontend_dir.clone() else {
@@ -111,12 +204,7 @@ async fn spa(req: HttpRequest, state: web::Data<AppState>) -> actix_web::Result<
             "front end not configured: set FRONTEND_DIR to the built cube-studio front end",
         ));
     };
-    let rel = req.match_info().query("path").to_string();
-    let clean: std::path::PathBuf = rel
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != "." && *p != "..")
-        .collect();
-    let candidate = dir.join(&clean);
+    let candidate = under(&dir, req.match_info().query("path"));
     let file = if candidate.is_file() {
         candidate
     } else {
@@ -127,8 +215,63 @@ async fn spa(req: HttpRequest, state: web::Data<AppState>) -> actix_web::Result<
         .into_response(&req))
 }
 
+/// The image the front end falls back to when a pipeline card's image fails
+/// (`/static/appbuilder/vison/logo.png`). The original ships one; without it the home
+/// page's `onError` handler sets the same missing URL again, forever. Drawn here: a cube.
+const FALLBACK_LOGO: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"128\" height=\"128\" viewBox=\"0 0 64 64\">\
+<path d=\"M32 6 56 19v26L32 58 8 45V19z\" fill=\"#1672fa\"/>\
+<path d=\"M32 6 56 19 32 32 8 19z\" fill=\"#6ea6ff\"/>\
+<path d=\"M32 32v26L8 45V19z\" fill=\"#0d4fb8\"/></svg>";
+const FALLBACK_LOGO_PATH: &str = "appbuilder/vison/logo.png";
+
+/// `/static/<path>`: the files of `STATIC_DIR`, as the original serves `myapp/static`
+/// (public, no login), plus the fallback logo when the directory has none.
+async fn static_file(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    let rel = req.match_info().query("path");
+    serve_static(&req, &state, rel).await
+}
+
+/// `/favicon.ico`, which browsers ask for on pages that name none (the login form): the
+/// original's (`appbuilder/assets/favicon.ico` of `STATIC_DIR`), else the built-in logo.
+async fn favicon(req: HttpRequest, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
+    let own = "appbuilder/assets/favicon.ico";
+    let has_own = state
+        .frontend
+        .static_dir
+        .as_ref()
+        .is_some_and(|d| d.join(own).is_file());
+    serve_static(&req, &state, if has_own { own } else { FALLBACK_LOGO_PATH }).await
+}
+
+async fn serve_static(
+    req: &HttpRequest,
+    state: &AppState,
+    rel: &str,
+) -> actix_web::Result<HttpResponse> {
+    if let Some(dir) = &state.frontend.static_dir {
+        let file = under(dir, rel);
+        if file.is_file() {
+            return Ok(actix_files::NamedFile::open_async(file)
+                .await?
+                .into_response(req));
+        }
+    }
+    if rel.trim_start_matches('/') == FALLBACK_LOGO_PATH {
+        return Ok(HttpResponse::Ok()
+            .content_type("image/svg+xml")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+            .body(FALLBACK_LOGO));
+    }
+    Ok(HttpResponse::NotFound()
+        .content_type("text/plain; charset=utf-8")
+        .body("not found"))
+}
+
 /// Registers the routes above.
-pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
+pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health))
         .route("/", web::get().to(root))
         .route("/myapp/menu", web::get().to(menu_route))
@@ -139,16 +282,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
             web::get()
                 .to(|req: HttpRequest| async move { crate::engine::routes::redirect_slash(&req) }),
         )
-        .route("/frontend/{path:.*}", web::get().to(spa));
-    if let Some(dir) = &state.config.frontend_dir {
-        // the built SPA references /static/appbuilder/... for its bundled assets
-        let stat = dir.join("static");
-        if stat.is_dir() {
-            cfg.service(actix_files::Files::new(
-                "/static/appbuilder/frontend/static",
-                stat.clone(),
-            ));
-            cfg.service(actix_files::Files::new("/static", stat));
-        }
-    }
+        .route("/frontend/{path:.*}", web::get().to(spa))
+        .route("/static/{path:.*}", web::get().to(static_file))
+        .route("/favicon.ico", web::get().to(favicon));
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cluster;
 pub mod engine;
 pub mod frontend;
+pub mod icons;
 pub mod metrics;
 pub mod seed;
 pub mod server;

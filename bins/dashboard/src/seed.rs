@@ -617,7 +617,10 @@ fn seed_in_tx(
             audit,
         );
         p.namespace = Some(config.pipeline_namespace.clone());
-        p.parameter = Some(app_core::json_text::pretty4(&json!({"demo": "true"})));
+        // the home page shows `img` on the demo's card (an image the original ships under /static/)
+        p.parameter = Some(app_core::json_text::pretty4(
+            &json!({"demo": "true", "img": "/static/assets/images/pipeline/tree.jpg"}),
+        ));
         p.dag_json = json!({"prepare": {"upstream": []}, "train": {"upstream": ["prepare"]}, "report": {"upstream": ["prepare"]}}).to_string();
         p.global_env = Some("DATA_DIR=/mnt/{{creator}}/demo".into());
         diesel::insert_into(pipeline::table)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use diesel::mysql::MysqlConnection;
 use serde_json::{Map, Value, json};
 
+use super::properties::{CREATOR, MODIFIED};
 use crate::auth::Ctx;
 use crate::engine::response::ApiError;
 use crate::engine::sql::{Bind, SqlFrag, execute};
@@ -342,5 +343,14 @@ pub fn views() -> Vec<ModelView> {
         run: copy_template,
     }];
     v.hooks = Arc::new(JobTemplateHooks);
-    vec![v]
+
+    // The original's second API on the same model and base (`Job_Template_fab_ModelView_Api`),
+    // the one its menu opens: the same declaration with a shorter list and a longer show.
+    let mut fab = v.clone();
+    fab.route_base = "/job_template_fab_modelview/api";
+    fab.api_name = "Job_Template_fab_ModelView_Api";
+    fab.list_columns = cols(&["project", "name", "version", "creator", "modified"]);
+    fab.show_columns = v.add_columns.clone();
+    fab.properties = vec![CREATOR, MODIFIED];
+    vec![v, fab]
 }

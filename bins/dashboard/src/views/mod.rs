@@ -25,6 +25,7 @@ pub const API_VIEW_NAMES: &[&str] = &[
     "Repository_ModelView_Api",
     "Images_ModelView_Api",
     "Job_Template_ModelView_Api",
+    "Job_Template_fab_ModelView_Api",
     "Pipeline_ModelView_Api",
     "Pipeline_ModelView_Home_Api",
     "Task_ModelView_Api",

@@ -19,6 +19,12 @@ pub struct TestApp {
 }
 
 pub fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
+    let vars = test_vars(db_url, extra);
+    Config::from_lookup(&move |k| vars.get(k).cloned()).expect("config")
+}
+
+/// The variables of a test app: the test defaults, then `extra`.
+pub fn test_vars(db_url: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("DATABASE_URL".into(), db_url.into());
     vars.insert("SECRET_KEY".into(), "test-secret".into());
@@ -27,7 +33,7 @@ pub fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
-    Config::from_lookup(&move |k| vars.get(k).cloned()).expect("config")
+    vars
 }
 
 impl TestApp {
@@ -43,7 +49,14 @@ impl TestApp {
             dashboard::seed::run_seed(&mut conn, &config, dashboard::views::customize_job())
                 .expect("seed");
         }
-        let state = web::Data::new(AppState::build(db.pool(), config).expect("state"));
+        let vars = test_vars(&db.url, extra);
+        let frontend = dashboard::frontend::Settings::from_lookup(&|k| vars.get(k).cloned())
+            .expect("front-end settings");
+        let state = web::Data::new(
+            AppState::build(db.pool(), config)
+                .expect("state")
+                .with_frontend(frontend),
+        );
         TestApp { db, state }
     }
 
