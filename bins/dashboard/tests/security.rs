@@ -395,6 +395,15 @@ async fn cors_only_for_configured_origins() {
     .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("access-control-allow-origin"), None);
+    // JSON names its charset, as the original's answers do
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(
+        r.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
     let r = send(
         &svc,
         test::TestRequest::default()
