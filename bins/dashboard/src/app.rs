@@ -34,6 +34,8 @@ pub struct AppState {
     pub metrics: app_core::metrics::Metrics,
     /// `STATIC_DIR`, `NAVBAR_RIGHT`... (read from the process environment by `build`).
     pub frontend: crate::frontend::Settings,
+    /// The worker's queues, where requests leave their cluster work.
+    pub queue: crate::queue::Queue,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
                 problems.join("\n")
             );
         }
+        let config_redis_url = config.redis_url.clone();
         Ok(AppState {
             keys,
             metrics: app_core::metrics::Metrics::new(),
@@ -67,7 +70,17 @@ impl AppState {
             models,
             ctx_cache: CtxCache::default(),
             frontend: crate::frontend::Settings::from_env()?,
+            queue: crate::queue::Queue::new(
+                &config_redis_url,
+                &std::env::var("QUEUE_PREFIX").unwrap_or_default(),
+            ),
         })
+    }
+
+    /// The same state with queue names under another prefix (`QUEUE_PREFIX`; tests).
+    pub fn with_queue_prefix(mut self, prefix: &str) -> AppState {
+        self.queue = crate::queue::Queue::new(&self.config.redis_url, prefix);
+        self
     }
 
     /// The same state with other front-end settings (tests read them from a map).

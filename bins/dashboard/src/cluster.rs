@@ -1,6 +1,6 @@
 //! Cluster access from the dashboard: the registry of clusters and a small runtime of
-//! its own that drives every Kubernetes call, usable from async handlers and from the
-//! blocking threads where view hooks run.
+//! its own that drives every Kubernetes call, from async handlers only: nothing reaches
+//! the cluster from the blocking threads where database work and view hooks run.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -55,21 +55,6 @@ impl Kube {
             .map_err(|e| ApiError::internal(format!("cluster task failed: {e}")))
     }
 
-    /// Runs cluster work from a blocking thread (view hooks).
-    pub fn block_on<F, T>(&self, fut: F) -> Result<T, ApiError>
-    where
-        F: Future<Output = T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let rt = self.handle()?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        rt.spawn(async move {
-            let _ = tx.send(fut.await);
-        });
-        rx.recv()
-            .map_err(|_| ApiError::internal("cluster task failed"))
-    }
-
     /// The client of a cluster (made on the cluster runtime), or a 422 naming the problem.
     pub async fn client(&self, cluster: &str) -> Result<kube::Client, ApiError> {
         let registry = self.registry.clone();
@@ -77,22 +62,6 @@ impl Kube {
         self.run(async move { registry.client(&name).await })
             .await?
             .map_err(cluster_error)
-    }
-
-    /// The same from a blocking thread.
-    pub fn client_blocking(&self, cluster: &str) -> Result<kube::Client, ApiError> {
-        self.try_client_blocking(cluster)?.map_err(cluster_error)
-    }
-
-    /// The client of a cluster from a blocking thread, the cluster's own error kept for
-    /// callers that report it their way (the outer error: the runtime is gone).
-    pub fn try_client_blocking(
-        &self,
-        cluster: &str,
-    ) -> Result<Result<kube::Client, ClusterError>, ApiError> {
-        let registry = self.registry.clone();
-        let name = cluster.to_string();
-        self.block_on(async move { registry.client(&name).await })
     }
 }
 

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod frontend;
 pub mod icons;
 pub mod metrics;
+pub mod queue;
 pub mod seed;
 pub mod server;
 pub mod views;

@@ -12,10 +12,14 @@ use actix_web::test;
 use common::{TestApp, send};
 use serde_json::{Value, json};
 use testkit::fake_kube::{FakeKube, FakeKubeOptions};
+use testkit::process::{Process, free_port};
 
 struct Env {
     kube: FakeKube,
     app: TestApp,
+    /// The real `worker`: stopping runs is its job, queued by the dashboard.
+    worker: Process,
+    prefix: String,
     _dir: tempfile::TempDir,
 }
 
@@ -30,11 +34,48 @@ async fn env() -> Env {
     let path = dir.path().join("kubeconfig");
     // the dashboard's own identity: its requests are checked against its RBAC
     kube.write_kubeconfig_for(&path, "dashboard").unwrap();
-    let app = TestApp::with_config(&[("KUBECONFIG", path.to_str().unwrap())]);
+    let worker_kubeconfig = dir.path().join("worker-kubeconfig");
+    kube.write_kubeconfig_for(&worker_kubeconfig, "worker")
+        .unwrap();
+    let prefix = testkit::fixtures::prefix();
+    let app = TestApp::with_config(&[
+        ("KUBECONFIG", path.to_str().unwrap()),
+        ("QUEUE_PREFIX", &prefix),
+    ]);
+    let worker_addr = format!("127.0.0.1:{}", free_port());
+    let worker = Process::spawn(
+        "worker",
+        &[
+            ("DATABASE_URL", app.db.url.as_str()),
+            ("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            ("KUBECONFIG", worker_kubeconfig.to_str().unwrap()),
+            ("QUEUE_PREFIX", &prefix),
+            ("WORKER_POLL_MS", "100"),
+            ("WORKER_RETRY_INITIAL_MS", "100"),
+            ("WORKER_RETRY_MAX_MS", "500"),
+            ("WORKER_ADDR", &worker_addr),
+            ("RUST_LOG", "info"),
+        ],
+    );
     Env {
         kube,
         app,
+        worker,
+        prefix,
         _dir: dir,
+    }
+}
+
+/// Waits until `done` holds (the worker does the cluster work the dashboard queued).
+async fn eventually(what: &str, worker: &Process, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}; worker log:\n{}",
+            worker.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -44,7 +85,13 @@ fn workflows(kube: &FakeKube) -> Vec<Value> {
 
 #[actix_web::test]
 async fn build_run_inspect_and_stop_a_pipeline() {
-    let Env { kube, app, _dir } = env().await;
+    let Env {
+        kube,
+        app,
+        mut worker,
+        prefix,
+        _dir,
+    } = env().await;
     let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
 
     // log in like a browser would, then use only the session cookie
@@ -324,21 +371,23 @@ async fn build_run_inspect_and_stop_a_pipeline() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(workflows(&kube).is_empty());
-    assert!(
-        kube.objects("apps", "v1", "deployments", Some("pipeline"))
-            .is_empty()
-    );
-    assert!(
-        kube.objects("", "v1", "services", Some("pipeline"))
-            .is_empty()
-    );
-    assert_eq!(
+    // the answer comes once the stop is queued; the worker does it
+    eventually("the run's objects to go", &worker, || {
+        workflows(&kube).is_empty()
+            && kube
+                .objects("apps", "v1", "deployments", Some("pipeline"))
+                .is_empty()
+            && kube
+                .objects("", "v1", "services", Some("pipeline"))
+                .is_empty()
+    })
+    .await;
+    eventually("the workflow row to read Deleted", &worker, || {
         app.scalar(&format!(
             "SELECT COUNT(*) AS n FROM workflow WHERE id={wf_row} AND status='Deleted'"
-        )),
-        1
-    );
+        )) == 1
+    })
+    .await;
 
     // single task: debug pod, run pod, log
     let r = send(
@@ -425,11 +474,20 @@ async fn build_run_inspect_and_stop_a_pipeline() {
         0
     );
     assert!(testkit::rbac::assert_allowed(&kube, "dashboard") > 0);
+    assert!(testkit::rbac::assert_allowed(&kube, "worker") > 0);
+    worker.terminate(Duration::from_secs(10));
+    testkit::fixtures::cleanup_redis_prefix(&prefix).await;
 }
 
 #[actix_web::test]
 async fn bad_pipelines_are_400_and_nothing_is_submitted() {
-    let Env { kube, app, _dir } = env().await;
+    let Env {
+        kube,
+        app,
+        mut worker,
+        prefix,
+        _dir,
+    } = env().await;
     let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
     let auth = app.auth("admin");
     let call = |method: &str, uri: &str, body: Option<Value>| {
@@ -535,4 +593,165 @@ async fn bad_pipelines_are_400_and_nothing_is_submitted() {
     }
     assert!(workflows(&kube).is_empty(), "nothing was submitted");
     testkit::rbac::assert_allowed(&kube, "dashboard");
+    worker.terminate(Duration::from_secs(10));
+    testkit::fixtures::cleanup_redis_prefix(&prefix).await;
+}
+
+/// Issue 10's slow cluster: stopping runs and deleting pipelines only queue work for the
+/// worker. While the API server answers slowly and the worker waits on it, the 10 stop and
+/// delete requests are answered, list requests too, the dashboard makes no cluster call
+/// and holds no database connection; then the worker finishes every stop.
+#[actix_web::test]
+async fn stops_and_deletes_queue_work_and_hold_nothing_while_the_cluster_is_slow() {
+    let Env {
+        kube,
+        app,
+        mut worker,
+        prefix,
+        _dir,
+    } = env().await;
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let auth = app.auth("admin");
+    let get = |uri: String| {
+        test::TestRequest::get()
+            .uri(&uri)
+            .insert_header(("Authorization", auth.clone()))
+    };
+    // 8 running workflows, each with its object on the cluster
+    let mut rows = Vec::new();
+    for i in 0..8 {
+        let run_id = format!("slow-run-{i}");
+        let name = format!("slow-wf-{i}");
+        app.exec(&format!(
+            "INSERT INTO workflow (name, namespace, status, labels) VALUES ('{name}', 'pipeline', 'Running', '{{\n    \"run-id\": \"{run_id}\",\n    \"pipeline-id\": \"999{i}\"\n}}')"
+        ));
+        kube.insert(
+            "argoproj.io",
+            "v1alpha1",
+            "workflows",
+            json!({"metadata": {"name": name, "namespace": "pipeline", "labels": {"run-id": run_id, "pipeline-id": format!("999{i}")}}}),
+        );
+        rows.push(app.scalar(&format!(
+            "SELECT CAST(id AS SIGNED) AS n FROM workflow WHERE name = '{name}'"
+        )));
+    }
+    // and 2 pipelines to delete (copies of the demo, so they have tasks)
+    let demo = app.scalar("SELECT CAST(MIN(id) AS SIGNED) AS n FROM pipeline");
+    for _ in 0..2 {
+        let r = send(
+            &svc,
+            test::TestRequest::post()
+                .uri("/pipeline_modelview/api/multi_action/copy")
+                .insert_header(("Authorization", auth.clone()))
+                .insert_header(("Content-Type", "application/json"))
+                .set_payload(json!({"ids": [demo]}).to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let copies: Vec<i64> = (0..2)
+        .map(|k| {
+            app.scalar(&format!(
+                "SELECT CAST(id AS SIGNED) AS n FROM pipeline WHERE id <> {demo} ORDER BY id LIMIT 1 OFFSET {k}"
+            ))
+        })
+        .collect();
+
+    kube.set_latency(Duration::from_secs(2));
+    let dashboard_calls_before = kube.requests_by("dashboard").len();
+    let mut requests: Vec<test::TestRequest> = rows
+        .iter()
+        .map(|id| get(format!("/workflow_modelview/api/stop/{id}")))
+        .collect();
+    for id in &copies {
+        requests.push(
+            test::TestRequest::delete()
+                .uri(&format!("/pipeline_modelview/api/{id}"))
+                .insert_header(("Authorization", auth.clone())),
+        );
+    }
+    assert_eq!(requests.len(), 10);
+    let answers = futures::future::join_all(requests.into_iter().map(|r| send(&svc, r))).await;
+    for a in &answers {
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    // lists are answered while the worker waits on the cluster
+    for uri in [
+        "/workflow_modelview/api/",
+        "/pipeline_modelview/api/",
+        "/project_modelview/api/",
+    ] {
+        assert_eq!(send(&svc, get(uri.to_string())).await.status, 200);
+    }
+    // the dashboard made no cluster call and holds no connection
+    assert_eq!(kube.requests_by("dashboard").len(), dashboard_calls_before);
+    let pool = app.state.pool.state();
+    assert_eq!(
+        pool.idle_connections, pool.connections,
+        "a database connection is still held: {pool:?}"
+    );
+    for id in &copies {
+        assert_eq!(
+            app.scalar(&format!(
+                "SELECT COUNT(*) AS n FROM pipeline WHERE id = {id}"
+            )),
+            0
+        );
+    }
+    // the worker stops every run, however slow the cluster
+    eventually("every run to be stopped", &worker, || {
+        workflows(&kube)
+            .iter()
+            .all(|w| !w["metadata"]["name"].as_str().unwrap_or("").starts_with("slow-wf-"))
+            && app.scalar(
+                "SELECT COUNT(*) AS n FROM workflow WHERE name LIKE 'slow-wf-%' AND status <> 'Deleted'",
+            ) == 0
+    })
+    .await;
+    kube.set_latency(Duration::ZERO);
+    testkit::rbac::assert_allowed(&kube, "worker");
+    worker.terminate(Duration::from_secs(10));
+    testkit::fixtures::cleanup_redis_prefix(&prefix).await;
+}
+
+/// Without the queue, a stop or a delete that would leave cluster work is refused with a
+/// clear 503 and nothing is written.
+#[actix_web::test]
+async fn without_the_queue_stops_and_deletes_are_refused_and_nothing_is_written() {
+    let app = TestApp::with_config(&[("REDIS_URL", "redis://127.0.0.1:1/0")]);
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let auth = app.auth("admin");
+    app.exec(
+        "INSERT INTO workflow (name, namespace, status, labels) VALUES ('q-wf', 'pipeline', 'Running', '{\n    \"run-id\": \"q-run\"\n}')",
+    );
+    let wf = app.scalar("SELECT CAST(id AS SIGNED) AS n FROM workflow WHERE name = 'q-wf'");
+    let pipeline = app.scalar("SELECT CAST(MIN(id) AS SIGNED) AS n FROM pipeline");
+    let before = app.scalar("SELECT COUNT(*) AS n FROM task");
+    for req in [
+        test::TestRequest::get().uri(&format!("/workflow_modelview/api/stop/{wf}")),
+        test::TestRequest::delete().uri(&format!("/workflow_modelview/api/{wf}")),
+        test::TestRequest::delete().uri(&format!("/pipeline_modelview/api/{pipeline}")),
+    ] {
+        let r = send(&svc, req.insert_header(("Authorization", auth.clone()))).await;
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("work queue (Redis) cannot be reached"),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM workflow WHERE name = 'q-wf' AND status = 'Running'"),
+        1
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM pipeline WHERE id = {pipeline}"
+        )),
+        1
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) AS n FROM task"), before);
 }

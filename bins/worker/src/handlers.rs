@@ -376,6 +376,46 @@ pub async fn cleanup(state: Arc<WorkerState>, job: Cleanup) -> Result<Outcome, J
             ops::delete_pod(&client, &namespace, &name).await?;
             Ok(Outcome::Done(format!("pod {c}/{namespace}/{name} deleted")))
         }
+        Cleanup::PipelineRuns {
+            cluster,
+            namespace,
+            pipeline_id,
+        } => {
+            let c = state.registry.cluster_for(Some(&cluster));
+            let client = state.registry.client(&c).await?;
+            let workflows = ops::list_objects(
+                &client,
+                &WORKFLOW,
+                Some(&namespace),
+                &format!("pipeline-id={pipeline_id}"),
+            )
+            .await?;
+            let mut runs: Vec<String> = workflows
+                .iter()
+                .filter_map(|w| w.metadata.labels.as_ref()?.get("run-id").cloned())
+                .filter(|r| !r.is_empty())
+                .collect();
+            runs.sort();
+            runs.dedup();
+            for run_id in &runs {
+                // one implementation of "stop a run"
+                stop_run(
+                    state.clone(),
+                    StopRun {
+                        cluster: cluster.clone(),
+                        namespace: namespace.clone(),
+                        run_id: run_id.clone(),
+                        run_row: None,
+                        reason: format!("pipeline {pipeline_id} deleted"),
+                    },
+                )
+                .await?;
+            }
+            Ok(Outcome::Done(format!(
+                "pipeline {pipeline_id}: {} runs stopped in {c}/{namespace}",
+                runs.len()
+            )))
+        }
         Cleanup::DeleteObject {
             cluster,
             group,

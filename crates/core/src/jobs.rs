@@ -32,7 +32,8 @@ pub struct StopRun {
     pub reason: String,
 }
 
-/// A housekeeping deletion the scheduler decided on.
+/// A clean-up on the cluster: decided by the scheduler's housekeeping or left by a
+/// dashboard write (deleting a pipeline).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Cleanup {
     /// Delete one object (404 is success).
@@ -50,6 +51,13 @@ pub enum Cleanup {
         cluster: String,
         namespace: String,
         name: String,
+    },
+    /// Stop every run of a deleted pipeline: each workflow labelled with its
+    /// `pipeline-id`, and everything labelled with that workflow's `run-id`.
+    PipelineRuns {
+        cluster: String,
+        namespace: String,
+        pipeline_id: i64,
     },
 }
 

@@ -519,6 +519,10 @@ async fn add(
     let work = async {
         forbid_unless(&state.views[idx], &ctx, "can_add", "add")?;
         let parsed = json_body(&body)?;
+        let hooks = &state.views[idx].hooks;
+        if hooks.has_cluster_check() {
+            hooks.cluster_check(&ctx, &parsed, None).await?;
+        }
         let row = blocking(&state, move |st, conn| add_row(st, conn, idx, &c2, parsed)).await?;
         state.after_write(idx);
         Ok(ok(Value::Object(row)))
@@ -589,6 +593,21 @@ async fn edit(
     let work = async {
         forbid_unless(&state.views[idx], &ctx, "can_edit", "edit")?;
         let parsed = json_body(&body)?;
+        let hooks = &state.views[idx].hooks;
+        if hooks.has_cluster_check() {
+            let c3 = ctx.clone();
+            let current = blocking(&state, move |st, conn| {
+                let view = &st.views[idx];
+                let rv = Resolved::new(view, &st.schema, &st.models)?;
+                let item = load_visible(conn, &rv, &c3, id)?.ok_or_else(ApiError::not_found)?;
+                if !view.hooks.check_edit_permission(conn, &c3, &item)? {
+                    return Err(ApiError::no_permission("edit"));
+                }
+                Ok(item)
+            })
+            .await?;
+            hooks.cluster_check(&ctx, &parsed, Some(&current)).await?;
+        }
         let row = blocking(&state, move |st, conn| {
             edit_row(st, conn, idx, &c2, id, parsed)
         })
@@ -610,6 +629,24 @@ async fn edit(
 }
 
 /// Deletes a row as `DELETE /<id>` does; returns the deleted row.
+/// The cluster work deleting row `id` leaves (read-only, no transaction): the row must
+/// be visible and deletable by the caller.
+pub fn delete_effects(
+    st: &AppState,
+    conn: &mut MysqlConnection,
+    idx: usize,
+    ctx: &Ctx,
+    id: i64,
+) -> Result<crate::queue::Effects, ApiError> {
+    let view = &st.views[idx];
+    let rv = Resolved::new(view, &st.schema, &st.models)?;
+    let item = load_visible(conn, &rv, ctx, id)?.ok_or_else(ApiError::not_found)?;
+    if !view.hooks.check_delete_permission(conn, ctx, &item)? {
+        return Err(ApiError::no_permission("delete"));
+    }
+    view.hooks.delete_effects(conn, ctx, &item)
+}
+
 pub fn delete_row(
     st: &AppState,
     conn: &mut MysqlConnection,
@@ -655,6 +692,14 @@ async fn delete(state: Data, idx: usize, ctx: Ctx, req: HttpRequest, id: i64) ->
     let c2 = ctx.clone();
     let work = async {
         forbid_unless(&state.views[idx], &ctx, "can_delete", "delete")?;
+        if state.views[idx].hooks.has_delete_effects() {
+            let c3 = ctx.clone();
+            let effects = blocking(&state, move |st, conn| {
+                delete_effects(st, conn, idx, &c3, id)
+            })
+            .await?;
+            state.queue.push(effects).await?;
+        }
         let row = blocking(&state, move |st, conn| delete_row(st, conn, idx, &c2, id)).await?;
         state.after_write(idx);
         Ok(HttpResponse::Ok()
@@ -669,6 +714,56 @@ async fn delete(state: Data, idx: usize, ctx: Ctx, req: HttpRequest, id: i64) ->
         &[],
         work,
     )
+    .await
+}
+
+/// The cluster work action `name` on rows `ids` leaves (read-only, no transaction).
+fn action_effects(
+    st: &AppState,
+    conn: &mut MysqlConnection,
+    idx: usize,
+    ctx: &Ctx,
+    name: &str,
+    ids: &[i64],
+) -> Result<crate::queue::Effects, ApiError> {
+    let view = &st.views[idx];
+    let Some(effects) = view.action(name).and_then(|a| a.effects) else {
+        return Ok(Vec::new());
+    };
+    let rv = Resolved::new(view, &st.schema, &st.models)?;
+    let mut rows = Vec::new();
+    for id in ids {
+        if let Some(r) = load_visible(conn, &rv, ctx, *id)? {
+            rows.push(r);
+        }
+    }
+    effects(conn, ctx, view, &rows)
+}
+
+/// Runs action `name` on rows `ids`: its cluster work is queued first (503 with nothing
+/// written when the queue cannot be reached), then its transaction.
+async fn perform_action(
+    state: &Data,
+    idx: usize,
+    ctx: &Ctx,
+    name: &str,
+    ids: Vec<i64>,
+) -> Result<String, ApiError> {
+    if state.views[idx]
+        .action(name)
+        .is_some_and(|a| a.effects.is_some())
+    {
+        let (c, n, i) = (ctx.clone(), name.to_string(), ids.clone());
+        let effects = blocking(state, move |st, conn| {
+            action_effects(st, conn, idx, &c, &n, &i)
+        })
+        .await?;
+        state.queue.push(effects).await?;
+    }
+    let (c, n) = (ctx.clone(), name.to_string());
+    blocking(state, move |st, conn| {
+        run_action(st, conn, idx, &c, &n, &ids)
+    })
     .await
 }
 
@@ -709,11 +804,7 @@ async fn single_action(
     let c2 = ctx.clone();
     let work = async {
         let id: i64 = pk.parse().map_err(|_| ApiError::not_found())?;
-        let n = name.clone();
-        let message = blocking(&state, move |st, conn| {
-            run_action(st, conn, idx, &c2, &n, &[id])
-        })
-        .await?;
+        let message = perform_action(&state, idx, &c2, &name, vec![id]).await?;
         state.after_write(idx);
         Ok(envelope(StatusCode::OK, json!({}), 0, &message, &[]))
     };
@@ -753,11 +844,7 @@ async fn multi_action(
         if ids.len() > 10_000 {
             return Err(ApiError::bad_request("too many ids"));
         }
-        let n = name.clone();
-        let message = blocking(&state, move |st, conn| {
-            run_action(st, conn, idx, &c2, &n, &ids)
-        })
-        .await?;
+        let message = perform_action(&state, idx, &c2, &name, ids).await?;
         state.after_write(idx);
         Ok(envelope(StatusCode::OK, json!({}), 0, &message, &[]))
     };

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::response::ApiError;
 use super::sql::{Bind, SqlFrag};
 use crate::auth::Ctx;
+use crate::queue::Effects;
 
 /// A row as the engine carries it: column (or computed key) → JSON value.
 pub type Row = Map<String, Value>;
@@ -31,7 +32,19 @@ pub struct ActionDef {
     pub single: bool,
     /// Runs in the request's transaction; returns the message.
     pub run: fn(&mut MysqlConnection, &Ctx, &ModelView, &[Row]) -> Result<String, ApiError>,
+    /// Cluster work the action leaves for the worker, computed (read-only) and queued
+    /// before `run`'s transaction: a queue that cannot be reached refuses the action with
+    /// nothing written.
+    pub effects: Option<ActionEffects>,
 }
+
+/// The future of [`ViewHooks::cluster_check`].
+pub type ClusterCheck<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send + 'a>>;
+
+/// See [`ActionDef::effects`].
+pub type ActionEffects =
+    fn(&mut MysqlConnection, &Ctx, &ModelView, &[Row]) -> Result<Effects, ApiError>;
 
 /// Filters choices of a related field in forms and the search bar
 /// (the original's `add_form_query_rel_fields`): SQL on the target table, alias `t`.
@@ -93,6 +106,35 @@ pub trait ViewHooks: Send + Sync {
         item: &Row,
     ) -> Result<(), ApiError> {
         Ok(())
+    }
+    /// Whether POST/PUT bodies need [`ViewHooks::cluster_check`].
+    fn has_cluster_check(&self) -> bool {
+        false
+    }
+    /// Checks a POST body (`current` is `None`) or a PUT body against the cluster before
+    /// any transaction: no connection or lock is held while the cluster answers.
+    fn cluster_check<'a>(
+        &'a self,
+        ctx: &'a Ctx,
+        req: &'a Row,
+        current: Option<&'a Row>,
+    ) -> ClusterCheck<'a> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+    /// Whether deleting a row may leave cluster work ([`ViewHooks::delete_effects`]).
+    fn has_delete_effects(&self) -> bool {
+        false
+    }
+    /// Cluster work deleting `item` leaves for the worker. Read-only: it runs before the
+    /// delete's transaction, and the engine queues what it returns before writing, so a
+    /// queue that cannot be reached refuses the delete with nothing written.
+    fn delete_effects(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        item: &Row,
+    ) -> Result<Effects, ApiError> {
+        Ok(Effects::new())
     }
     fn check_edit_permission(
         &self,

@@ -341,6 +341,7 @@ pub fn views() -> Vec<ModelView> {
         multiple: true,
         single: false,
         run: copy_template,
+        effects: None,
     }];
     v.hooks = Arc::new(JobTemplateHooks);
 

@@ -21,6 +21,8 @@ use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
 use crate::engine::view::{
     ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids, owns,
 };
+use crate::queue::{Effect, Effects};
+use app_core::jobs::Cleanup;
 
 /// `(type IS NULL OR type IN ('', 'pipeline'))`: the original only showed NULL/'' and so
 /// hid every pipeline a migration had given the server default `pipeline`.
@@ -304,35 +306,21 @@ impl ViewHooks for PipelineHooks {
         Ok(owns(ctx, item))
     }
 
+    fn has_delete_effects(&self) -> bool {
+        true
+    }
+
+    fn delete_effects(
+        &self,
+        conn: &mut MysqlConnection,
+        _: &Ctx,
+        item: &Row,
+    ) -> Result<Effects, ApiError> {
+        Ok(vec![pipeline_runs_effect(conn, item)?])
+    }
+
     fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
         let id = id_of(item.get("id")).unwrap_or(0);
-        // stop what runs on the cluster (best effort: the rows go either way)
-        let ns = item
-            .get("namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("pipeline")
-            .to_string();
-        let kube = self.kube.clone();
-        let expand = select_rows_expand(conn, id_of(item.get("project_id")).unwrap_or(0))?;
-        let settings = app_core::k8s::project::ProjectSettings::parse(expand.as_deref());
-        let cluster = kube.registry.cluster_for(settings.cluster.as_deref());
-        if let Ok(client) = kube.client_blocking(&cluster) {
-            let _ = kube.block_on(async move {
-                for wf in ops::list_objects(
-                    &client,
-                    &ops::WORKFLOW,
-                    Some(&ns),
-                    &format!("pipeline-id={id}"),
-                )
-                .await
-                .unwrap_or_default()
-                {
-                    if let Some(run) = wf.metadata.labels.as_ref().and_then(|l| l.get("run-id")) {
-                        let _ = ops::delete_run(&client, &ns, run).await;
-                    }
-                }
-            });
-        }
         execute(
             conn,
             "DELETE FROM task WHERE pipeline_id = ?",
@@ -353,6 +341,36 @@ impl ViewHooks for PipelineHooks {
         )?;
         Ok(())
     }
+}
+
+/// The worker's job that stops every run of a pipeline being deleted, on its project's
+/// cluster (the worker resolves an unknown or empty cluster name to the home cluster).
+fn pipeline_runs_effect(conn: &mut MysqlConnection, item: &Row) -> Result<Effect, ApiError> {
+    let expand = select_rows_expand(conn, id_of(item.get("project_id")).unwrap_or(0))?;
+    let settings = app_core::k8s::project::ProjectSettings::parse(expand.as_deref());
+    Ok(Effect::Cleanup(Cleanup::PipelineRuns {
+        cluster: settings.cluster.unwrap_or_default(),
+        namespace: item
+            .get("namespace")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .unwrap_or("pipeline")
+            .to_string(),
+        pipeline_id: id_of(item.get("id")).unwrap_or(0),
+    }))
+}
+
+/// `muldelete`'s cluster work: the runs of each pipeline the caller may delete.
+fn muldelete_effects(
+    conn: &mut MysqlConnection,
+    ctx: &Ctx,
+    _: &ModelView,
+    rows: &[Row],
+) -> Result<Effects, ApiError> {
+    rows.iter()
+        .filter(|r| owns(ctx, r))
+        .map(|r| pipeline_runs_effect(conn, r))
+        .collect()
 }
 
 fn select_rows_expand(
@@ -637,6 +655,7 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
             multiple: true,
             single: false,
             run: copy_action,
+            effects: None,
         },
         ActionDef {
             name: "muldelete",
@@ -646,6 +665,7 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
             multiple: true,
             single: false,
             run: muldelete_action,
+            effects: Some(muldelete_effects),
         },
     ];
     v.related_views = vec!["/task_modelview/api"];

@@ -15,7 +15,9 @@ use crate::auth::Ctx;
 use crate::cluster::Kube;
 use crate::engine::response::ApiError;
 use crate::engine::sql::{Bind, SqlFrag, count, execute};
-use crate::engine::view::{ExpandSpec, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids};
+use crate::engine::view::{
+    ClusterCheck, ExpandSpec, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids,
+};
 
 fn expand_of(row: &Row) -> Map<String, Value> {
     row.get("expand")
@@ -164,8 +166,8 @@ pub struct ProjectHooks {
 impl ProjectHooks {
     /// Every `(pvc)` / `(pvc-share)` volume must exist in each namespace of the project,
     /// on the project's cluster (the original's check; it saves users from pods stuck
-    /// on a missing claim).
-    fn check_pvcs(&self, req: &Row, current: Option<&Row>) -> Result<(), ApiError> {
+    /// on a missing claim). Runs before the write's transaction, on the cluster runtime.
+    async fn check_pvcs(&self, req: &Row, current: Option<&Row>) -> Result<(), ApiError> {
         let Some(kube) = &self.kube else {
             return Ok(());
         };
@@ -193,24 +195,28 @@ impl ProjectHooks {
             .map(String::from)
             .or(expand.cluster.clone());
         let cluster = kube.registry.cluster_for(requested.as_deref());
-        let client = kube.client_blocking(&cluster)?;
+        let client = kube.client(&cluster).await?;
         let ns = expand.namespaces(&self.namespaces);
         let mut namespaces = vec![ns.notebook, ns.pipeline, ns.service, ns.automl];
         namespaces.dedup();
-        let missing = kube.block_on(async move {
-            for ns in &namespaces {
-                for claim in &claims {
-                    match app_core::k8s::ops::pvc_exists(&client, ns, claim).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            return Some(format!("pvc {claim} not exist in {ns} namespace"));
+        let missing = kube
+            .run(async move {
+                for ns in &namespaces {
+                    for claim in &claims {
+                        match app_core::k8s::ops::pvc_exists(&client, ns, claim).await {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                return Some(format!("pvc {claim} not exist in {ns} namespace"));
+                            }
+                            Err(e) => {
+                                return Some(format!("cannot check pvc {claim} in {ns}: {e}"));
+                            }
                         }
-                        Err(e) => return Some(format!("cannot check pvc {claim} in {ns}: {e}")),
                     }
                 }
-            }
-            None
-        })?;
+                None
+            })
+            .await?;
         match missing {
             Some(m) => Err(ApiError::unprocessable(m)),
             None => Ok(()),
@@ -250,10 +256,30 @@ impl ViewHooks for ProjectHooks {
             app_core::k8s::volumes::parse_volume_mounts(vm)
                 .map_err(|e| ApiError::unprocessable(format!("volume_mount: {e}")))?;
         }
-        if self.kind == "org" {
-            self.check_pvcs(req, None)?;
-        }
         Ok(())
+    }
+
+    fn has_cluster_check(&self) -> bool {
+        self.kind == "org" && self.kube.is_some()
+    }
+
+    fn cluster_check<'a>(
+        &'a self,
+        ctx: &'a Ctx,
+        req: &'a Row,
+        current: Option<&'a Row>,
+    ) -> ClusterCheck<'a> {
+        Box::pin(async move {
+            match current {
+                // only admins add projects: the transaction refuses the others (403)
+                None if !ctx.is_admin => Ok(()),
+                None => self.check_pvcs(req, None).await,
+                Some(item) if req.contains_key("volume_mount") || req.contains_key("cluster") => {
+                    self.check_pvcs(req, Some(item)).await
+                }
+                Some(_) => Ok(()),
+            }
+        })
     }
 
     fn pre_update_req(
@@ -261,14 +287,11 @@ impl ViewHooks for ProjectHooks {
         _: &mut MysqlConnection,
         _: &Ctx,
         req: &mut Row,
-        item: &Row,
+        _: &Row,
     ) -> Result<(), ApiError> {
         if let Some(Value::String(vm)) = req.get("volume_mount") {
             app_core::k8s::volumes::parse_volume_mounts(vm)
                 .map_err(|e| ApiError::unprocessable(format!("volume_mount: {e}")))?;
-        }
-        if self.kind == "org" && (req.contains_key("volume_mount") || req.contains_key("cluster")) {
-            self.check_pvcs(req, Some(item))?;
         }
         Ok(())
     }

@@ -349,6 +349,7 @@ fn rotate_token_def() -> ActionDef {
         multiple: true,
         single: true,
         run: rotate_token_action,
+        effects: None,
     }
 }
 

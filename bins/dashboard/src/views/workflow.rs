@@ -16,6 +16,8 @@ use crate::engine::response::ApiError;
 use crate::engine::routes::blocking;
 use crate::engine::sql::{Bind, SqlFrag, execute, like_escape};
 use crate::engine::view::{ModelView, Property, Row, ViewHooks, cols};
+use crate::queue::{Effect, Effects};
+use app_core::jobs::StopRun;
 
 fn labels_of(row: &Row) -> serde_json::Map<String, Value> {
     app_core::json_text::object_or_empty(row.get("labels").and_then(Value::as_str))
@@ -28,50 +30,37 @@ pub struct WorkflowHooks {
 }
 
 impl WorkflowHooks {
-    /// Stops a workflow's run on its cluster and marks its rows `Deleted`.
-    pub fn stop(&self, conn: &mut MysqlConnection, row: &Row) -> Result<(), ApiError> {
-        let labels = labels_of(row);
-        let run_id = labels
+    /// What stopping a workflow takes: its run stopped by the worker (the one
+    /// implementation of "stop a run": it marks the rows `Deleted` and deletes everything
+    /// labelled with the run id), or — for a workflow without a run id — nothing.
+    pub fn stop_effect(&self, row: &Row) -> Option<Effect> {
+        let run_id = labels_of(row)
             .get("run-id")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let ns = row
-            .get("namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("pipeline")
-            .to_string();
-        let cluster = self
-            .kube
-            .registry
-            .cluster_for(row.get("cluster").and_then(Value::as_str));
-        if !run_id.is_empty() {
-            let kube = self.kube.clone();
-            let r = run_id.clone();
-            let outcome = match kube.try_client_blocking(&cluster)? {
-                Ok(client) => kube.block_on(async move {
-                    ops::delete_run(&client, &ns, &r)
-                        .await
-                        .map_err(|e| e.to_string())
-                })?,
-                Err(e) => Err(e.to_string()),
-            };
-            if let Err(e) = outcome {
-                return Err(ApiError::unavailable(format!(
-                    "cannot stop the workflow: {e}"
-                )));
-            }
-            app_core::pipeline::mark_run_deleted(
-                conn,
-                &run_id,
-                &app_core::time_string_now(self.time_zone),
-            )?;
-            execute(
-                conn,
-                "UPDATE run SET status = 'Deleted' WHERE run_id = ? AND status <> 'Deleted'",
-                &[Bind::Text(run_id)],
-            )?;
+        if run_id.is_empty() {
+            return None;
         }
+        Some(Effect::StopRun(StopRun {
+            cluster: self
+                .kube
+                .registry
+                .cluster_for(row.get("cluster").and_then(Value::as_str)),
+            namespace: row
+                .get("namespace")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .unwrap_or("pipeline")
+                .to_string(),
+            run_id,
+            run_row: None,
+            reason: "stopped from the dashboard".into(),
+        }))
+    }
+
+    /// Marks a workflow row without a run id `Deleted` (nothing on the cluster names it).
+    fn mark_deleted(&self, conn: &mut MysqlConnection, row: &Row) -> Result<(), ApiError> {
         let id = row.get("id").and_then(Value::as_i64).unwrap_or(0);
         execute(
             conn,
@@ -127,14 +116,25 @@ impl ViewHooks for WorkflowHooks {
     ) -> Result<bool, ApiError> {
         self.may_stop(conn, ctx, item)
     }
-    fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
-        if !matches!(
+    fn has_delete_effects(&self) -> bool {
+        true
+    }
+    /// Deleting a workflow that may still run stops its run (through the worker).
+    fn delete_effects(
+        &self,
+        _: &mut MysqlConnection,
+        _: &Ctx,
+        item: &Row,
+    ) -> Result<Effects, ApiError> {
+        let finished = matches!(
             item.get("status").and_then(Value::as_str),
             Some("Deleted" | "Succeeded" | "Failed" | "Error")
-        ) {
-            self.stop(conn, item)?;
-        }
-        Ok(())
+        );
+        Ok(if finished {
+            Vec::new()
+        } else {
+            self.stop_effect(item).into_iter().collect()
+        })
     }
 }
 
@@ -386,14 +386,16 @@ impl ViewHooks for RunHooks {
     }
 }
 
-/// `GET /workflow_modelview/api/stop/<id>`: stops the workflow and everything of its run.
+/// `GET /workflow_modelview/api/stop/<id>`: the worker stops the workflow and everything
+/// of its run; the answer comes once that is queued (watch and the worker then mark the
+/// rows). 503 with nothing changed when the queue cannot be reached.
 pub async fn stop_workflow(
     state: web::Data<AppState>,
     ctx: Ctx,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    blocking(&state, move |st, conn| {
+    let effect = blocking(&state, move |st, conn| {
         let idx = st
             .view_index("/workflow_modelview/api")
             .ok_or_else(|| ApiError::internal("workflow view missing"))?;
@@ -407,10 +409,14 @@ pub async fn stop_workflow(
         if !hooks.may_stop(conn, &ctx, &row)? {
             return Err(ApiError::no_permission("stop"));
         }
-        hooks.stop(conn, &row)
+        match hooks.stop_effect(&row) {
+            Some(effect) => Ok(Some(effect)),
+            None => hooks.mark_deleted(conn, &row).map(|()| None),
+        }
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": {}})))
+    state.queue.push(effect.into_iter().collect()).await?;
+    Ok(crate::engine::response::ok(json!({})))
 }
 
 /// `GET /workflow_modelview/api/web/dag/<cluster>/<ns>/<name>`: the workflow as the cluster

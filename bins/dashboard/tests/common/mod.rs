@@ -52,10 +52,16 @@ impl TestApp {
         let vars = test_vars(&db.url, extra);
         let frontend = dashboard::frontend::Settings::from_lookup(&|k| vars.get(k).cloned())
             .expect("front-end settings");
+        // every app queues under its own prefix: nothing reaches a real worker
+        let prefix = vars
+            .get("QUEUE_PREFIX")
+            .cloned()
+            .unwrap_or_else(testkit::fixtures::prefix);
         let state = web::Data::new(
             AppState::build(db.pool(), config)
                 .expect("state")
-                .with_frontend(frontend),
+                .with_frontend(frontend)
+                .with_queue_prefix(&prefix),
         );
         TestApp { db, state }
     }

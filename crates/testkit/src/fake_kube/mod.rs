@@ -180,6 +180,9 @@ pub(crate) struct Shared {
     /// Every distinct (identity, access) seen, never dropped (unlike `requests`).
     accesses: Mutex<BTreeSet<(String, Access)>>,
     authorizer: Mutex<Option<Authorizer>>,
+    /// Milliseconds every non-watch request waits before it is answered (a slow API
+    /// server; see [`FakeKube::set_latency`]).
+    pub(crate) latency_ms: std::sync::atomic::AtomicU64,
 }
 
 /// Decides whether `identity` may do an [`Access`] (see [`FakeKube::set_authorizer`]).
@@ -288,6 +291,7 @@ fn launch(opts: FakeKubeOptions) -> io::Result<(Launch, Ready)> {
         requests: Mutex::new(VecDeque::new()),
         accesses: Mutex::new(BTreeSet::new()),
         authorizer: Mutex::new(None),
+        latency_ms: std::sync::atomic::AtomicU64::new(0),
     });
     let (tx, ready) = mpsc::channel();
     let thread_shared = shared.clone();
@@ -604,6 +608,15 @@ impl FakeKube {
     /// From now on, answers `403 Forbidden` to every request `authorizer` refuses (as an
     /// API server's authorizer would; refused requests are still recorded). `None`
     /// allows everything again. `testkit::rbac::enforce` installs the manifests' RBAC.
+    /// Makes every request but watches wait `latency` before it is answered, from now on
+    /// (zero: answer at once). Tests use it to play a slow API server.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.latency_ms.store(
+            latency.as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
     pub fn set_authorizer(&self, authorizer: Option<Authorizer>) {
         *self
             .shared

@@ -70,6 +70,10 @@ pub async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared
             .content_type("application/json")
             .body(e.to_status().to_string());
     }
+    let latency = shared.latency_ms.load(std::sync::atomic::Ordering::Relaxed);
+    if latency > 0 && query.get("watch").map(String::as_str) != Some("true") {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         dispatch(
             &shared,
