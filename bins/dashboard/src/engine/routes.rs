@@ -731,13 +731,24 @@ fn action_effects(
         return Ok(Vec::new());
     };
     let rv = Resolved::new(view, &st.schema, &st.models)?;
+    let rows = visible_rows(conn, &rv, ctx, ids)?;
+    effects(conn, ctx, view, &rows)
+}
+
+/// The rows of `ids` the caller can see (unknown and hidden ones left out).
+fn visible_rows(
+    conn: &mut MysqlConnection,
+    rv: &Resolved<'_>,
+    ctx: &Ctx,
+    ids: &[i64],
+) -> Result<Vec<Row>, ApiError> {
     let mut rows = Vec::new();
     for id in ids {
-        if let Some(r) = load_visible(conn, &rv, ctx, *id)? {
+        if let Some(r) = load_visible(conn, rv, ctx, *id)? {
             rows.push(r);
         }
     }
-    effects(conn, ctx, view, &rows)
+    Ok(rows)
 }
 
 /// Runs action `name` on rows `ids`: its cluster work is queued first (503 with nothing
@@ -781,12 +792,7 @@ fn run_action(
         .ok_or_else(|| ApiError::bad_request(format!("unknown action {name}")))?;
     let rv = Resolved::new(view, &st.schema, &st.models)?;
     conn.transaction(|conn| {
-        let mut rows = Vec::new();
-        for id in ids {
-            if let Some(r) = load_visible(conn, &rv, ctx, *id)? {
-                rows.push(r);
-            }
-        }
+        let rows = visible_rows(conn, &rv, ctx, ids)?;
         if rows.is_empty() {
             return Err(ApiError::not_found());
         }
