@@ -38,6 +38,20 @@ if [ -z "${KUBECONFIG:-}" ] && [ -z "${CLUSTERS:-}" ]; then
   echo "no cluster configured: using the SIMULATED cluster fake-kube (kubeconfig $KUBECONFIG)"
 fi
 
+# The web front end: FRONTEND_DIR if given; else the original's published build, fetched
+# once into a cache folder (install/local/frontend.sh); else /frontend/ explains how to
+# get it.
+if [ -n "${FRONTEND_DIR:-}" ]; then
+  frontend_note="front end: FRONTEND_DIR=$FRONTEND_DIR"
+elif fetched="$(bash install/local/frontend.sh)"; then
+  export FRONTEND_DIR="$(printf '%s\n' "$fetched" | sed -n 's/^FRONTEND_DIR=//p')"
+  export STATIC_DIR="${STATIC_DIR:-$(printf '%s\n' "$fetched" | sed -n 's/^STATIC_DIR=//p')}"
+  frontend_note="front end: the original's published build (cube-studio b7ed2f08), cached in ${FRONTEND_DIR%/bundle}"
+else
+  frontend_note="front end: NOT available (could not fetch it: no network?); /frontend/ says how to get it"
+fi
+echo "$frontend_note"
+
 "$TARGET/dashboard" migrate
 # On the first init without ADMIN_PASSWORD a random admin password is generated and
 # printed once (only its hash is stored).
@@ -59,6 +73,7 @@ else
   login="admin / the password printed when this database was first initialised"
 fi
 echo "cube-studio is up: http://$host:${DASHBOARD_ADDR##*:}/  (login $login)"
+echo "$frontend_note"
 echo "health: dashboard :${DASHBOARD_ADDR##*:}, schedule :8081, worker :8082, watch :8083; logs in .stack/logs"
 echo "Ctrl-C stops the stack."
 wait -n "${pids[@]}" || true

@@ -197,12 +197,34 @@ fn under(dir: &Path, rel: &str) -> PathBuf {
     dir.join(clean)
 }
 
+/// What `/frontend/` shows when no front end is configured: how to get one.
+const NO_FRONTEND_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cube-studio: no web front end here</title>
+<style>body{font-family:sans-serif;max-width:760px;margin:60px auto;line-height:1.5;color:#222}
+code,pre{background:#f3f4f6;padding:2px 4px;border-radius:4px}pre{padding:10px;overflow:auto}</style></head>
+<body><h1>The web front end is not installed here</h1>
+<p>This server is the cube-studio back end; its REST API works (<a href="/myapp/menu">/myapp/menu</a>,
+<a href="/health">/health</a>). The web pages are cube-studio's own React front end, which this
+server serves at <code>/frontend/</code> once it has a copy:</p>
+<ul>
+<li><b>With network access</b>: <code>bash install/local/frontend.sh</code> fetches the
+original's published build (tencentmusic/cube-studio, commit b7ed2f08) into a cache folder and
+prints the two variables to set; <code>bash install/local/stack.sh</code> does this by itself.</li>
+<li><b>Or</b> point the dashboard at a build you have:
+<pre>FRONTEND_DIR=&lt;cube-studio&gt;/myapp/static/appbuilder/frontend
+STATIC_DIR=&lt;cube-studio&gt;/myapp/static</pre>
+(a build whose <code>index.html</code> names the main script listed in its
+<code>asset-manifest.json</code>), then restart the dashboard.</li>
+</ul>
+<p>API clients authenticate with <code>Authorization: &lt;username&gt;|&lt;token&gt;</code>;
+browsers log in at <a href="/login/">/login/</a>.</p></body></html>"#;
+
 /// Serves the built SPA: files as they are, anything else the SPA's index.html.
 async fn spa(req: HttpRequest, state: web::Data<AppState>) -> actix_web::Result<HttpResponse> {
     let Some(dir) = state.config.frontend_dir.clone() else {
-        return Ok(HttpResponse::NotFound().content_type("text/plain").body(
-            "front end not configured: set FRONTEND_DIR to the built cube-studio front end",
-        ));
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(NO_FRONTEND_PAGE));
     };
     let candidate = under(&dir, req.match_info().query("path"));
     let file = if candidate.is_file() {

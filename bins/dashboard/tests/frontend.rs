@@ -255,3 +255,118 @@ async fn static_files_are_public_and_the_fallback_logo_exists() {
         );
     }
 }
+
+/// `install/local/frontend.sh` with a local copy standing in for the download (laid out
+/// as the original's repository, index.html naming a missing main script as published),
+/// then the dashboard serving what it fetched; and, without network, the script's failure
+/// and the page `/frontend/` shows instead.
+#[actix_web::test]
+async fn the_front_end_is_fetched_or_explained() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shared = repo.join("../shared/frontend");
+    if !shared.join("bundle/index.html").is_file() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "{} is missing",
+            shared.display()
+        );
+        eprintln!("skipped: no {}", shared.display());
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    // the "download": myapp/static/appbuilder/frontend and myapp/static/… of the commit
+    let src = work.path().join("src");
+    let front = src.join("myapp/static/appbuilder/frontend");
+    copy_dir(&shared.join("bundle"), &front);
+    copy_dir(&shared.join("static"), &src.join("myapp/static"));
+    let index = std::fs::read_to_string(front.join("index.html")).unwrap();
+    let published = regex_replace_main(&index, "/frontend/static/js/main.0badc0de.js");
+    std::fs::write(front.join("index.html"), &published).unwrap();
+    let cache = work.path().join("cache");
+    let run = |source: String| {
+        std::process::Command::new("bash")
+            .arg(repo.join("install/local/frontend.sh"))
+            .env("FRONTEND_SOURCE", source)
+            .env("FRONTEND_CACHE", &cache)
+            .output()
+            .unwrap()
+    };
+    // no network: a clear failure, nothing cached
+    let out = run("http://127.0.0.1:9".into());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot fetch"));
+    assert!(!cache.exists());
+    let app = TestApp::new();
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let r = send(&svc, test::TestRequest::get().uri("/frontend/")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    let page = r.body.as_str().unwrap();
+    assert!(page.contains("install/local/frontend.sh") && page.contains("FRONTEND_DIR"));
+
+    // with the "network": fetched, repaired, printed, served
+    let out = run(format!("file://{}", src.display()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let vars: std::collections::HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let bundle = std::path::PathBuf::from(&vars["FRONTEND_DIR"]);
+    let index = std::fs::read_to_string(bundle.join("index.html")).unwrap();
+    assert!(
+        index.contains("/frontend/static/js/main.c3ea2287.js"),
+        "index.html not repaired: {index}"
+    );
+    let app = TestApp::with_config(&[
+        ("FRONTEND_DIR", vars["FRONTEND_DIR"].as_str()),
+        ("STATIC_DIR", vars["STATIC_DIR"].as_str()),
+    ]);
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let r = send(
+        &svc,
+        test::TestRequest::get().uri("/frontend/train/train_task/pipeline"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.as_str().unwrap().contains("main.c3ea2287.js"));
+    let r = send(
+        &svc,
+        test::TestRequest::get().uri("/frontend/static/js/main.c3ea2287.js"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let r = send(
+        &svc,
+        test::TestRequest::get().uri("/static/assets/images/pipeline/tree.jpg"),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    // a second run uses the cache
+    let out = run("http://127.0.0.1:9".into());
+    assert!(out.status.success());
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// `index.html` with its main script renamed (as the upstream build publishes it).
+fn regex_replace_main(index: &str, to: &str) -> String {
+    let start = index.find("/frontend/static/js/main.").unwrap();
+    let end = start + index[start..].find(".js").unwrap() + 3;
+    format!("{}{to}{}", &index[..start], &index[end..])
+}
