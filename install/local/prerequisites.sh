@@ -60,3 +60,19 @@ install_browser_test_deps() {
     (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
+
+# openapi-spec-validator (PyPI) in a virtualenv, for the test that validates the
+# dashboard's /openapi.json as OpenAPI 3.1 (bins/dashboard/tests/openapi.rs).
+OPENAPI_VALIDATOR_VENV="${OPENAPI_VALIDATOR_VENV:-/var/tmp/openapi-spec-validator-0.9.0}"
+export OPENAPI_VALIDATOR="$OPENAPI_VALIDATOR_VENV/bin/openapi-spec-validator"
+install_openapi_validator() {
+  [ -x "$OPENAPI_VALIDATOR" ] && return 0
+  local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv "$OPENAPI_VALIDATOR_VENV" >/dev/null 2>&1; then
+    rm -rf "$OPENAPI_VALIDATOR_VENV"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-venv >/dev/null
+    python3 -m venv "$OPENAPI_VALIDATOR_VENV"
+  fi
+  "$OPENAPI_VALIDATOR_VENV/bin/pip" install -q --disable-pip-version-check "openapi-spec-validator==0.9.0"
+}

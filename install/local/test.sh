@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source install/local/prerequisites.sh
 install_browser_test_deps
+install_openapi_validator
 cargo build --workspace --all-targets
 cargo test --workspace --no-fail-fast "$@"

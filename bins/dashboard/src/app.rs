@@ -206,8 +206,18 @@ pub fn cors(config: &Config) -> actix_cors::Cors {
 
 /// Every route of the dashboard.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
-    cfg.route("/metrics", web::get().to(crate::metrics::render));
-    crate::auth::login::configure(cfg);
-    crate::frontend::configure(cfg);
-    crate::views::configure(cfg, state);
+    use crate::routing::{Answer, Routes};
+    let mut r = Routes::new(cfg);
+    r.tag("operations").public();
+    r.add(
+        "GET",
+        "/metrics",
+        "Prometheus metrics: requests and latency per route, the database pool",
+        Answer::Other("text/plain"),
+        crate::metrics::render,
+    );
+    crate::auth::login::configure(&mut r);
+    crate::frontend::configure(&mut r);
+    crate::views::configure(&mut r, state);
+    r.finish(|docs| crate::openapi::document(state, docs));
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::Ctx;
 use crate::icons::lucide;
+use crate::routing::{Answer, Routes};
 
 /// The front end's own knobs (environment variables next to `app_core::Config`).
 #[derive(Debug, Clone, Default)]
@@ -293,18 +294,71 @@ async fn serve_static(
 }
 
 /// Registers the routes above.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/", web::get().to(root))
-        .route("/myapp/menu", web::get().to(menu_route))
-        .route("/myapp/navbar_right", web::get().to(navbar_right))
-        .route("/myapp/feature/check", web::get().to(feature_check))
-        .route(
-            "/frontend",
-            web::get()
-                .to(|req: HttpRequest| async move { crate::engine::routes::redirect_slash(&req) }),
-        )
-        .route("/frontend/{path:.*}", web::get().to(spa))
-        .route("/static/{path:.*}", web::get().to(static_file))
-        .route("/favicon.ico", web::get().to(favicon));
+pub fn configure(r: &mut Routes<'_>) {
+    r.tag("front end").public();
+    r.add(
+        "GET",
+        "/health",
+        "200 while the database answers",
+        Answer::Other("text/plain"),
+        health,
+    );
+    r.add(
+        "GET",
+        "/",
+        "Redirects to the front end",
+        Answer::Other("302 redirect"),
+        root,
+    );
+    r.add(
+        "GET",
+        "/frontend",
+        "Redirects to /frontend/",
+        Answer::Other("308 redirect"),
+        |req: HttpRequest| async move { crate::engine::routes::redirect_slash(&req) },
+    );
+    r.add(
+        "GET",
+        "/frontend/{path:.*}",
+        "The React front end (FRONTEND_DIR), or how to get it",
+        Answer::Other("text/html"),
+        spa,
+    );
+    r.add(
+        "GET",
+        "/static/{path:.*}",
+        "Files of STATIC_DIR (images, the pipeline editor)",
+        Answer::Other("file"),
+        static_file,
+    );
+    r.add(
+        "GET",
+        "/favicon.ico",
+        "The icon",
+        Answer::Other("image"),
+        favicon,
+    );
+    r.tag("front end");
+    r.add(
+        "GET",
+        "/myapp/menu",
+        "The menu tree the front end builds its pages from",
+        Answer::Json(json!({"type": "array"})),
+        menu_route,
+    );
+    r.add(
+        "GET",
+        "/myapp/navbar_right",
+        "Links of the navigation bar",
+        Answer::Json(json!({"type": "array"})),
+        navbar_right,
+    );
+    r.add(
+        "GET",
+        "/myapp/feature/check",
+        "Feature notices of a page",
+        Answer::Envelope(json!({})),
+        feature_check,
+    )
+    .query = vec![("url", "the page")];
 }

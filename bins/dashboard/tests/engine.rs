@@ -984,7 +984,8 @@ async fn metrics_count_requests_per_route_and_show_the_pool() {
     assert!(text.contains(
         r#"dashboard_request_seconds_count{route="/project_modelview/api/{pk}",method="GET"} 3"#
     ));
-    assert!(!text.contains("999999"));
+    // ids never make a series (latency values may hold any digits)
+    assert!(!text.contains("/999999"));
     for name in [
         "dashboard_db_pool_connections",
         "dashboard_db_pool_idle",

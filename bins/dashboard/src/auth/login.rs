@@ -17,6 +17,7 @@ use super::session::{SESSION_COOKIE, SESSION_SECONDS, encode_session};
 use super::{throttle, tokens};
 use crate::app::AppState;
 use crate::engine::response::ApiError;
+use crate::routing::{Answer, Routes};
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -324,18 +325,45 @@ pub async fn logout() -> HttpResponse {
 }
 
 /// Registers `/login/`, `/login/api/` and `/logout`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
+pub fn configure(r: &mut Routes<'_>) {
+    let page = Answer::Other("text/html");
+    r.tag("authentication").public();
+    r.add(
+        "GET",
         "/login",
-        web::get()
-            .to(|req: HttpRequest| async move { crate::engine::routes::redirect_slash(&req) }),
+        "Redirects to /login/",
+        Answer::Other("308 redirect"),
+        |req: HttpRequest| async move { crate::engine::routes::redirect_slash(&req) },
+    );
+    r.add("GET", "/login/", "The login form", page.clone(), login_form)
+        .query = vec![("login_url", "where to go after logging in (same site only)")];
+    r.add(
+        "POST",
+        "/login/",
+        "Log in with username and password (form or JSON); sets the session cookie; 429 with Retry-After when throttled",
+        Answer::Envelope(json!({"type": "object", "properties": {"username": {"type": "string"}}})),
+        login_submit,
     )
-    .route("/login/", web::get().to(login_form))
-    .route("/login/", web::post().to(login_submit))
-    .route("/login/api/", web::get().to(login_api))
-    .route("/login/api/", web::post().to(login_api))
-    .route("/logout", web::get().to(logout))
-    .route("/logout/", web::get().to(logout));
+    .body = Some(json!({"type": "object", "required": ["username", "password"], "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}));
+    for method in ["GET", "POST"] {
+        r.add(
+            method,
+            "/login/api/",
+            "A session from the user's token (?token=)",
+            Answer::Envelope(json!({})),
+            login_api,
+        )
+        .query = vec![("token", "the user's token")];
+    }
+    for path in ["/logout", "/logout/"] {
+        r.add(
+            "GET",
+            path,
+            "Clears the session and goes to /login/",
+            Answer::Other("302 redirect"),
+            logout,
+        );
+    }
 }
 
 #[cfg(test)]

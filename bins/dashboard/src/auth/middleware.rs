@@ -28,6 +28,7 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/login")
         || path.starts_with("/logout")
         || path == "/openapi.json"
+        || path == "/docs"
 }
 
 /// Where a request's credentials point: a user to load and check, or a reason to refuse.

@@ -22,109 +22,151 @@ use super::write::{
 };
 use crate::app::AppState;
 use crate::auth::Ctx;
+use crate::routing::{Answer, Routes};
 
 type Data = web::Data<AppState>;
 
-/// Registers every generic route of view number `idx` under its route base.
-pub fn configure_view(cfg: &mut web::ServiceConfig, idx: usize, view: &ModelView) {
+/// Registers every generic route of view number `idx` under its route base (api.md §1).
+pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
+    use crate::openapi::schemas as sch;
     let base = format!("/{}", view.route_base.trim_matches('/'));
-    cfg.service(
-        web::scope(&base)
-            .route(
-                "",
-                web::get().to(move |req: HttpRequest| async move { redirect_slash(&req) }),
-            )
-            .route(
-                "/_info",
-                web::get().to(move |s: Data, c: Ctx, r: HttpRequest| info(s, idx, c, r)),
-            )
-            .route(
-                "/",
-                web::get().to(move |s: Data, c: Ctx, r: HttpRequest, b: web::Bytes| {
-                    list(s, idx, c, r, b)
-                }),
-            )
-            .route(
-                "/",
-                web::post()
-                    .to(move |s: Data, c: Ctx, r: HttpRequest, b: web::Bytes| add(s, idx, c, r, b)),
-            )
-            .route(
-                "/{pk:\\d+}",
-                web::get().to(move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<i64>| {
-                    show(s, idx, c, r, p.into_inner())
-                }),
-            )
-            .route(
-                "/{pk:\\d+}",
-                web::put().to(
-                    move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<i64>, b: web::Bytes| {
-                        edit(s, idx, c, r, p.into_inner(), b)
-                    },
-                ),
-            )
-            .route(
-                "/{pk:\\d+}",
-                web::delete().to(move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<i64>| {
-                    delete(s, idx, c, r, p.into_inner())
-                }),
-            )
-            .route(
-                "/{pk}",
-                web::route().to(|| async { Err::<HttpResponse, _>(ApiError::not_found()) }),
-            )
-            .route(
-                "/action/{name}/{pk}",
-                web::get().to(
-                    move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<(String, String)>| {
-                        single_action(s, idx, c, r, p.into_inner())
-                    },
-                ),
-            )
-            .route(
-                "/multi_action/{name}",
-                web::post().to(
-                    move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<String>, b: web::Bytes| {
-                        multi_action(s, idx, c, r, p.into_inner(), b)
-                    },
-                ),
-            )
-            .route(
-                "/favorite/{pk}",
-                web::post().to(move |s: Data, c: Ctx, p: web::Path<String>| {
-                    favorite(s, idx, c, p.into_inner(), true)
-                }),
-            )
-            .route(
-                "/favorite/{pk}",
-                web::delete().to(move |s: Data, c: Ctx, p: web::Path<String>| {
-                    favorite(s, idx, c, p.into_inner(), false)
-                }),
-            )
-            .route(
-                "/download_template",
-                web::get().to(move |req: HttpRequest| async move { redirect_slash(&req) }),
-            )
-            .route(
-                "/download_template/",
-                web::get().to(move |s: Data| download_template(s, idx)),
-            )
-            .route(
-                "/download",
-                web::get().to(move |req: HttpRequest| async move { redirect_slash(&req) }),
-            )
-            .route(
-                "/download/",
-                web::get().to(move |s: Data, c: Ctx, r: HttpRequest| download(s, idx, c, r)),
-            )
-            .route(
-                "/upload/",
-                web::post().to(
-                    move |s: Data, c: Ctx, r: HttpRequest, p: actix_multipart::Multipart| {
-                        upload(s, idx, c, r, p)
-                    },
-                ),
-            ),
+    let row = json!({"$ref": format!("#/components/schemas/{}", sch::row_name(view))});
+    let at = |sub: &str| format!("{base}{sub}");
+    r.tag(&base);
+    r.add(
+        "GET",
+        &base,
+        "Redirects to the route base with its slash",
+        Answer::Other("308 redirect"),
+        move |req: HttpRequest| async move { redirect_slash(&req) },
+    );
+    r.add(
+        "GET",
+        &at("/_info"),
+        "Fields, filters, actions and permissions of the view (for the caller)",
+        Answer::Envelope(json!({"type": "object"})),
+        move |s: Data, c: Ctx, r: HttpRequest| info(s, idx, c, r),
+    );
+    r.add("GET", &at("/"), "List with filters, paging and ordering",
+        Answer::Envelope(json!({"type": "object", "properties": {"data": {"type": "array", "items": row}, "count": {"type": "integer"}}})),
+        move |s: Data, c: Ctx, r: HttpRequest, b: web::Bytes| list(s, idx, c, r, b))
+        .query = vec![("form_data", sch::FORM_DATA)];
+    r.add(
+        "POST",
+        &at("/"),
+        "Create a row",
+        Answer::Envelope(row.clone()),
+        move |s: Data, c: Ctx, r: HttpRequest, b: web::Bytes| add(s, idx, c, r, b),
+    )
+    .body = Some(row.clone());
+    r.add(
+        "GET",
+        &at("/{pk:\\d+}"),
+        "Show a row",
+        Answer::Envelope(row.clone()),
+        move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<i64>| {
+            show(s, idx, c, r, p.into_inner())
+        },
+    );
+    r.add(
+        "PUT",
+        &at("/{pk:\\d+}"),
+        "Update a row (only the fields sent)",
+        Answer::Envelope(row.clone()),
+        move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<i64>, b: web::Bytes| {
+            edit(s, idx, c, r, p.into_inner(), b)
+        },
+    )
+    .body = Some(row.clone());
+    r.add(
+        "DELETE",
+        &at("/{pk:\\d+}"),
+        "Delete a row (its cluster work goes to the worker first)",
+        Answer::Envelope(row),
+        move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<i64>| {
+            delete(s, idx, c, r, p.into_inner())
+        },
+    );
+    r.add(
+        "GET",
+        &at("/action/{name}/{pk}"),
+        "Run an action on one row",
+        Answer::Envelope(json!({})),
+        move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<(String, String)>| {
+            single_action(s, idx, c, r, p.into_inner())
+        },
+    );
+    r.add(
+        "POST",
+        &at("/multi_action/{name}"),
+        "Run an action on many rows",
+        Answer::Envelope(json!({})),
+        move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<String>, b: web::Bytes| {
+            multi_action(s, idx, c, r, p.into_inner(), b)
+        },
+    )
+    .body = Some(
+        json!({"type": "object", "required": ["ids"], "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}}),
+    );
+    r.add(
+        "POST",
+        &at("/favorite/{pk}"),
+        "Mark a row as a favourite",
+        Answer::Envelope(json!({})),
+        move |s: Data, c: Ctx, p: web::Path<String>| favorite(s, idx, c, p.into_inner(), true),
+    );
+    r.add(
+        "DELETE",
+        &at("/favorite/{pk}"),
+        "Unmark a favourite",
+        Answer::Envelope(json!({})),
+        move |s: Data, c: Ctx, p: web::Path<String>| favorite(s, idx, c, p.into_inner(), false),
+    );
+    r.add(
+        "GET",
+        &at("/download_template"),
+        "Redirects to download_template/",
+        Answer::Other("308 redirect"),
+        move |req: HttpRequest| async move { redirect_slash(&req) },
+    );
+    r.add(
+        "GET",
+        &at("/download_template/"),
+        "A CSV template of the add columns",
+        Answer::Other("text/csv"),
+        move |s: Data| download_template(s, idx),
+    );
+    r.add(
+        "GET",
+        &at("/download"),
+        "Redirects to download/",
+        Answer::Other("308 redirect"),
+        move |req: HttpRequest| async move { redirect_slash(&req) },
+    );
+    r.add(
+        "GET",
+        &at("/download/"),
+        "The rows as CSV",
+        Answer::Other("text/csv"),
+        move |s: Data, c: Ctx, r: HttpRequest| download(s, idx, c, r),
+    )
+    .query = vec![("form_data", sch::FORM_DATA)];
+    r.add(
+        "POST",
+        &at("/upload/"),
+        "Create rows from a CSV file (multipart field csv_file)",
+        Answer::Envelope(json!({"type": "array"})),
+        move |s: Data, c: Ctx, r: HttpRequest, p: actix_multipart::Multipart| {
+            upload(s, idx, c, r, p)
+        },
+    );
+    // last: it matches any single segment (`download`, `upload`… included)
+    r.add(
+        "*",
+        &at("/{pk}"),
+        "Any other id: 404",
+        Answer::Other("404"),
+        || async { Err::<HttpResponse, _>(ApiError::not_found()) },
     );
 }
 

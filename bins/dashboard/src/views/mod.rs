@@ -1,11 +1,12 @@
 //! The model views served by the dashboard: one declaration per view, plus the few
 //! routes that are not generic.
 
-use actix_web::web;
+use serde_json::json;
 
 use crate::app::AppState;
 use crate::engine::routes::configure_view;
 use crate::engine::view::ModelView;
+use crate::routing::{Answer, Routes};
 
 pub mod images;
 pub mod job_template;
@@ -60,31 +61,41 @@ pub fn all_views(
 }
 
 /// Registers the special routes first, then every view's generic routes.
-pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
-    cfg.route(
+pub fn configure(r: &mut Routes<'_>, state: &AppState) {
+    r.tag("/userinfo/api");
+    for path in [
         "/userinfo/api/current/userinfo",
-        web::get().to(users::current_userinfo),
-    )
-    .route(
-        "/userinfo/api/current/userinfo",
-        web::post().to(users::update_userinfo),
-    )
-    .route(
         "/userinfo/api/current/userinfo/",
-        web::get().to(users::current_userinfo),
-    )
-    .route(
-        "/userinfo/api/current/userinfo/",
-        web::post().to(users::update_userinfo),
-    )
-    .route(
+    ] {
+        r.add(
+            "GET",
+            path,
+            "The caller (the user centre), with the user's token in `secret`",
+            Answer::Json(json!({"type": "object"})),
+            users::current_userinfo,
+        );
+        r.add(
+            "POST",
+            path,
+            "The caller changes nickname, e-mail, org or password",
+            Answer::Envelope(json!({})),
+            users::update_userinfo,
+        )
+        .body = Some(
+            json!({"type": "object", "properties": {"nickname": {"type": "string"}, "email": {"type": "string"}, "org": {"type": "string"}, "password": {"type": "string"}}}),
+        );
+    }
+    r.add(
+        "POST",
         "/userinfo/api/current/token",
-        web::post().to(users::rotate_own_token),
+        "Rotate the caller's token: the old one stops working at once",
+        Answer::Envelope(json!({"type": "object", "properties": {"secret": {"type": "string"}}})),
+        users::rotate_own_token,
     );
-    pipeline::configure(cfg);
-    task::configure(cfg);
-    workflow::configure(cfg);
+    pipeline::configure(r);
+    task::configure(r);
+    workflow::configure(r);
     for (idx, view) in state.views.iter().enumerate() {
-        configure_view(cfg, idx, view);
+        configure_view(r, idx, view);
     }
 }

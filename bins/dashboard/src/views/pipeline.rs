@@ -22,6 +22,7 @@ use crate::engine::view::{
     ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids, owns,
 };
 use crate::queue::{Effect, Effects};
+use crate::routing::{Answer, Routes};
 use app_core::jobs::Cleanup;
 
 /// `(type IS NULL OR type IN ('', 'pipeline'))`: the original only showed NULL/'' and so
@@ -913,33 +914,48 @@ pub async fn editor(path: web::Path<i64>) -> HttpResponse {
 }
 
 /// Registers the routes that are not generic.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/pipeline_modelview/api/run_pipeline/{id}",
-        web::get().to(run_pipeline),
-    )
-    .route(
-        "/pipeline_modelview/api/run_pipeline/{id}",
-        web::post().to(run_pipeline),
-    )
-    .route(
+pub fn configure(r: &mut Routes<'_>) {
+    r.tag("/pipeline_modelview/api");
+    for method in ["GET", "POST"] {
+        r.add(method, "/pipeline_modelview/api/run_pipeline/{id}", "Compile and submit the pipeline as an Argo Workflow (replaces its previous manual run)", Answer::Envelope(json!({"type": "object"})), run_pipeline);
+    }
+    r.add(
+        "GET",
         "/pipeline_modelview/api/dry_run/{id}",
-        web::get().to(dry_run),
-    )
-    .route(
-        "/pipeline_modelview/api/copy_pipeline/{id}",
-        web::get().to(copy_route),
-    )
-    .route(
-        "/pipeline_modelview/api/copy_pipeline/{id}",
-        web::post().to(copy_route),
-    )
-    .route(
+        "The Workflow the pipeline compiles to, as YAML (nothing submitted)",
+        Answer::Other("text/yaml"),
+        dry_run,
+    );
+    for method in ["GET", "POST"] {
+        r.add(
+            method,
+            "/pipeline_modelview/api/copy_pipeline/{id}",
+            "Copy a pipeline with its tasks",
+            Answer::Envelope(json!({"type": "object"})),
+            copy_route,
+        );
+    }
+    r.add(
+        "GET",
         "/pipeline_modelview/api/demo/list/",
-        web::get().to(home_list),
-    )
-    .route("/pipeline_modelview/api/my/list/", web::get().to(home_list))
-    .route("/pipeline_modelview/api/web/{id}", web::get().to(editor));
+        "Demo pipelines (home page cards)",
+        Answer::Envelope(json!({"type": "array"})),
+        home_list,
+    );
+    r.add(
+        "GET",
+        "/pipeline_modelview/api/my/list/",
+        "The caller's pipelines (home page cards)",
+        Answer::Envelope(json!({"type": "array"})),
+        home_list,
+    );
+    r.add(
+        "GET",
+        "/pipeline_modelview/api/web/{id}",
+        "Opens the pipeline editor",
+        Answer::Other("302 redirect"),
+        editor,
+    );
 }
 
 #[cfg(test)]

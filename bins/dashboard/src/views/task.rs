@@ -22,6 +22,7 @@ use crate::engine::response::ApiError;
 use crate::engine::routes::blocking;
 use crate::engine::sql::{Bind, SqlFrag, execute, select_rows};
 use crate::engine::view::{ModelView, Row, ViewHooks, cols, id_of, in_ids, owns};
+use crate::routing::{Answer, Routes};
 
 fn row_of(
     conn: &mut MysqlConnection,
@@ -723,12 +724,36 @@ pub async fn task_log(
 }
 
 /// Registers the task routes that are not generic.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/task_modelview/api/run/{id}", web::get().to(run_task))
-        .route("/task_modelview/api/run/{id}", web::post().to(run_task))
-        .route("/task_modelview/api/debug/{id}", web::get().to(debug_task))
-        .route("/task_modelview/api/debug/{id}", web::post().to(debug_task))
-        .route("/task_modelview/api/clear/{id}", web::get().to(clear_task))
-        .route("/task_modelview/api/clear/{id}", web::post().to(clear_task))
-        .route("/task_modelview/api/log/{id}", web::get().to(task_log));
+pub fn configure(r: &mut Routes<'_>) {
+    r.tag("/task_modelview/api");
+    for method in ["GET", "POST"] {
+        r.add(
+            method,
+            "/task_modelview/api/run/{id}",
+            "Run one task alone in a pod",
+            Answer::Envelope(json!({})),
+            run_task,
+        );
+        r.add(
+            method,
+            "/task_modelview/api/debug/{id}",
+            "Start a debug pod of one task",
+            Answer::Envelope(json!({})),
+            debug_task,
+        );
+        r.add(
+            method,
+            "/task_modelview/api/clear/{id}",
+            "Delete the task's run and debug pods",
+            Answer::Envelope(json!({})),
+            clear_task,
+        );
+    }
+    r.add(
+        "GET",
+        "/task_modelview/api/log/{id}",
+        "The log of the task's pod",
+        Answer::Envelope(json!({})),
+        task_log,
+    );
 }

@@ -17,6 +17,7 @@ use crate::engine::routes::blocking;
 use crate::engine::sql::{Bind, SqlFrag, execute, like_escape};
 use crate::engine::view::{ModelView, Property, Row, ViewHooks, cols};
 use crate::queue::{Effect, Effects};
+use crate::routing::{Answer, Routes};
 use app_core::jobs::StopRun;
 
 fn labels_of(row: &Row) -> serde_json::Map<String, Value> {
@@ -526,22 +527,36 @@ pub async fn pod_log_page(
 }
 
 /// Registers the routes that are not generic.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
+pub fn configure(r: &mut Routes<'_>) {
+    r.tag("/workflow_modelview/api");
+    r.add(
+        "GET",
         "/workflow_modelview/api/stop/{id}",
-        web::get().to(stop_workflow),
-    )
-    .route(
+        "Stop the workflow's run (queued for the worker; 503 when the queue cannot be reached)",
+        Answer::Envelope(json!({})),
+        stop_workflow,
+    );
+    r.add(
+        "GET",
         "/workflow_modelview/api/web/dag/{cluster}/{ns}/{name}",
-        web::get().to(workflow_dag),
-    )
-    .route(
+        "The workflow as the cluster has it now",
+        Answer::Envelope(json!({"type": "object"})),
+        workflow_dag,
+    );
+    r.tag("k8s");
+    r.add(
+        "GET",
         "/k8s/web/log/{cluster}/{ns}/{pod}",
-        web::get().to(pod_log_page),
-    )
-    .route(
+        "A pod's log",
+        Answer::Other("text/plain"),
+        pod_log_page,
+    );
+    r.add(
+        "GET",
         "/k8s/web/log/{cluster}/{ns}/{pod}/{container}",
-        web::get().to(pod_log_page_container),
+        "A container's log",
+        Answer::Other("text/plain"),
+        pod_log_page_container,
     );
 }
 

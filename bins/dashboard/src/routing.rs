@@ -1,0 +1,157 @@
+//! Every route of the dashboard is registered through [`Routes`], which records it as it
+//! registers it: `/openapi.json` is generated from that record, so the document lists
+//! exactly what is served and cannot drift from it.
+
+use std::sync::Arc;
+
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, Responder, web};
+
+/// What a route answers, for the document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// The JSON envelope `{"status", "message", "result"}`; `result` per the schema.
+    Envelope(serde_json::Value),
+    /// Bare JSON of this schema.
+    Json(serde_json::Value),
+    /// A page, a file, a redirect or text.
+    Other(&'static str),
+}
+
+/// One served route as the document shows it.
+#[derive(Debug, Clone)]
+pub struct RouteDoc {
+    /// `GET`, `POST`…; `*` for any method.
+    pub method: &'static str,
+    /// The actix path pattern (`/users/api/{pk:\d+}`).
+    pub path: String,
+    pub summary: String,
+    /// Groups routes in the document (a view's route base, `auth`, `front end`…).
+    pub tag: String,
+    /// Reachable without a login.
+    pub public: bool,
+    /// Query parameters besides the path's: `(name, description)`.
+    pub query: Vec<(&'static str, &'static str)>,
+    /// Schema of a JSON body, when it takes one.
+    pub body: Option<serde_json::Value>,
+    pub answer: Answer,
+}
+
+/// Registers routes and records them.
+pub struct Routes<'a> {
+    cfg: &'a mut web::ServiceConfig,
+    docs: Vec<RouteDoc>,
+    tag: String,
+    public: bool,
+}
+
+impl<'a> Routes<'a> {
+    pub fn new(cfg: &'a mut web::ServiceConfig) -> Routes<'a> {
+        Routes {
+            cfg,
+            docs: Vec::new(),
+            tag: String::new(),
+            public: false,
+        }
+    }
+
+    /// The tag of the routes registered next.
+    pub fn tag(&mut self, tag: &str) -> &mut Self {
+        self.tag = tag.to_string();
+        self.public = false;
+        self
+    }
+
+    /// The routes registered next need no login (until the next [`Routes::tag`]).
+    pub fn public(&mut self) -> &mut Self {
+        self.public = true;
+        self
+    }
+
+    /// Registers `handler` for `method` (`*`: any method) on `path`, answering `answer`.
+    pub fn add<F, Args>(
+        &mut self,
+        method: &'static str,
+        path: &str,
+        summary: &str,
+        answer: Answer,
+        handler: F,
+    ) -> &mut RouteDoc
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let route = match method {
+            "*" => web::route(),
+            m => web::method(Method::from_bytes(m.as_bytes()).unwrap_or(Method::GET)),
+        };
+        self.cfg.route(path, route.to(handler));
+        self.docs.push(RouteDoc {
+            method,
+            path: path.to_string(),
+            summary: summary.to_string(),
+            tag: self.tag.clone(),
+            public: self.public,
+            query: Vec::new(),
+            body: None,
+            answer,
+        });
+        let last = self.docs.len() - 1;
+        &mut self.docs[last]
+    }
+
+    /// What was registered so far.
+    pub fn docs(&self) -> &[RouteDoc] {
+        &self.docs
+    }
+
+    /// Ends the registration: adds `/openapi.json` and `/docs`, built from the record.
+    pub fn finish(mut self, document: impl FnOnce(&[RouteDoc]) -> serde_json::Value) {
+        self.tag("documentation").public();
+        let mut docs = self.docs.clone();
+        for (path, summary) in [
+            ("/openapi.json", "This document (OpenAPI 3.1)"),
+            (
+                "/docs",
+                "A browsable page of this document (no external network)",
+            ),
+        ] {
+            docs.push(RouteDoc {
+                method: "GET",
+                path: path.into(),
+                summary: summary.into(),
+                tag: "documentation".into(),
+                public: true,
+                query: Vec::new(),
+                body: None,
+                answer: Answer::Other(if path == "/docs" {
+                    "text/html"
+                } else {
+                    "application/json"
+                }),
+            });
+        }
+        let doc = Arc::new(document(&docs).to_string());
+        let json = doc.clone();
+        self.cfg.route(
+            "/openapi.json",
+            web::get().to(move || {
+                let body = json.clone();
+                async move {
+                    actix_web::HttpResponse::Ok()
+                        .content_type("application/json; charset=utf-8")
+                        .body(body.as_str().to_owned())
+                }
+            }),
+        );
+        self.cfg.route(
+            "/docs",
+            web::get().to(|| async {
+                actix_web::HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .body(crate::openapi::DOCS_PAGE)
+            }),
+        );
+    }
+}
