@@ -204,8 +204,8 @@ const NO_FRONTEND_PAGE: &str = r#"<!doctype html>
 <style>body{font-family:sans-serif;max-width:760px;margin:60px auto;line-height:1.5;color:#222}
 code,pre{background:#f3f4f6;padding:2px 4px;border-radius:4px}pre{padding:10px;overflow:auto}</style></head>
 <body><h1>The web front end is not installed here</h1>
-<p>This server is the cube-studio back end; its REST API works (<a href="/myapp/menu">/myapp/menu</a>,
-<a href="/health">/health</a>). The web pages are cube-studio's own React front end, which this
+<p>This server is the cube-studio back end; its REST API works: see <a href="/docs">/docs</a>
+(<a href="/openapi.json">/openapi.json</a>). The web pages are cube-studio's own React front end, which this
 server serves at <code>/frontend/</code> once it has a copy:</p>
 <ul>
 <li><b>With network access</b>: <code>bash install/local/frontend.sh</code> fetches the

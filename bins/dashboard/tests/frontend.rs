@@ -303,6 +303,7 @@ async fn the_front_end_is_fetched_or_explained() {
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     let page = r.body.as_str().unwrap();
     assert!(page.contains("install/local/frontend.sh") && page.contains("FRONTEND_DIR"));
+    assert!(page.contains("href=\"/docs\""));
 
     // with the "network": fetched, repaired, printed, served
     let out = run(format!("file://{}", src.display()));
