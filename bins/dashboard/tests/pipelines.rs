@@ -755,3 +755,80 @@ async fn without_the_queue_stops_and_deletes_are_refused_and_nothing_is_written(
     );
     assert_eq!(app.scalar("SELECT COUNT(*) AS n FROM task"), before);
 }
+
+/// `muldelete` of pipelines deletes as the generic delete does: only what the caller may
+/// delete (the others are reported), with tasks and favourites; the runs of each deleted
+/// pipeline are queued for the worker.
+#[actix_web::test]
+async fn muldelete_deletes_like_delete_and_reports_the_rest() {
+    let prefix = testkit::fixtures::prefix();
+    let app = TestApp::with_config(&[("QUEUE_PREFIX", &prefix)]);
+    let bob = app.add_user("bob");
+    // bob works in the demo's project
+    app.exec(&format!(
+        "INSERT INTO project_user (project_id, user_id, role, created_on, changed_on) SELECT project_id, {bob}, 'dev', NOW(), NOW() FROM pipeline ORDER BY id LIMIT 1"
+    ));
+    app.state.ctx_cache.clear();
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let demo = app.scalar("SELECT CAST(MIN(id) AS SIGNED) AS n FROM pipeline");
+    // admin's copy, and bob's own pipeline (a copy made by bob)
+    let copy = |user: String| {
+        test::TestRequest::post()
+            .uri("/pipeline_modelview/api/multi_action/copy")
+            .insert_header(("Authorization", user))
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(json!({"ids": [demo]}).to_string())
+    };
+    assert_eq!(send(&svc, copy(app.auth("admin"))).await.status, 200);
+    let admins = app.scalar(&format!(
+        "SELECT CAST(MAX(id) AS SIGNED) AS n FROM pipeline WHERE id <> {demo}"
+    ));
+    assert_eq!(send(&svc, copy(app.auth("admin"))).await.status, 200);
+    app.exec(&format!(
+        "UPDATE pipeline SET created_by_fk = {bob}, changed_by_fk = {bob} WHERE id = (SELECT m FROM (SELECT MAX(id) AS m FROM pipeline) x)"
+    ));
+    let bobs = app.scalar(&format!(
+        "SELECT CAST(id AS SIGNED) AS n FROM pipeline WHERE created_by_fk = {bob}"
+    ));
+    app.exec(&format!(
+        "INSERT INTO favorite (model_name, row_id, user_id) VALUES ('pipeline', '{bobs}', {bob}), ('pipeline', '{admins}', {bob})"
+    ));
+    let r = send(
+        &svc,
+        test::TestRequest::post()
+            .uri("/pipeline_modelview/api/multi_action/muldelete")
+            .insert_header(("Authorization", app.auth("bob")))
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(json!({"ids": [bobs, admins]}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let outcome: Value = serde_json::from_str(r.body["message"].as_str().unwrap()).unwrap();
+    assert_eq!(outcome, json!({"success": [bobs], "fail": [admins]}));
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM pipeline WHERE id = {bobs}"
+        )),
+        0
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM pipeline WHERE id = {admins}"
+        )),
+        1
+    );
+    // favourites of the deleted pipeline go with it; the other's stay
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM favorite WHERE model_name = 'pipeline' AND row_id = '{bobs}'"
+        )),
+        0
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM favorite WHERE model_name = 'pipeline' AND row_id = '{admins}'"
+        )),
+        1
+    );
+    testkit::fixtures::cleanup_redis_prefix(&prefix).await;
+}

@@ -700,34 +700,48 @@ pub fn delete_row(
     let rv = Resolved::new(view, &st.schema, &st.models)?;
     conn.transaction(|conn| {
         let item = load_visible(conn, &rv, ctx, id)?.ok_or_else(ApiError::not_found)?;
-        if !view.hooks.check_delete_permission(conn, ctx, &item)? {
-            return Err(ApiError::no_permission("delete"));
-        }
-        view.hooks.pre_delete(conn, ctx, &item)?;
-        for r in &rv.model.relations {
-            if let super::models::RelationKind::ManyToMany {
-                through, self_fk, ..
-            } = r.kind
-            {
-                execute(
-                    conn,
-                    &format!("DELETE FROM `{through}` WHERE `{self_fk}` = ?"),
-                    &[Bind::Int(id)],
-                )?;
-            }
-        }
-        execute(
-            conn,
-            "DELETE FROM `favorite` WHERE `model_name` = ? AND `row_id` = ?",
-            &[Bind::Text(view.table.into()), Bind::Text(id.to_string())],
-        )?;
-        execute(
-            conn,
-            &format!("DELETE FROM `{}` WHERE `id` = ?", view.table),
-            &[Bind::Int(id)],
-        )?;
-        Ok(to_json(&rv, &item))
+        delete_visible(conn, &rv, ctx, &item)
     })
+}
+
+/// Deletes a row the caller can see, as the generic delete does: the view's permission
+/// and `pre_delete` hooks, its many-to-many links and favourites, then the row. Runs in
+/// the caller's transaction; returns the row as the API shows it.
+pub fn delete_visible(
+    conn: &mut MysqlConnection,
+    rv: &Resolved<'_>,
+    ctx: &Ctx,
+    item: &Row,
+) -> Result<Row, ApiError> {
+    let view = rv.view;
+    if !view.hooks.check_delete_permission(conn, ctx, item)? {
+        return Err(ApiError::no_permission("delete"));
+    }
+    let id = super::view::id_of(item.get("id")).ok_or_else(ApiError::not_found)?;
+    view.hooks.pre_delete(conn, ctx, item)?;
+    for r in &rv.model.relations {
+        if let super::models::RelationKind::ManyToMany {
+            through, self_fk, ..
+        } = r.kind
+        {
+            execute(
+                conn,
+                &format!("DELETE FROM `{through}` WHERE `{self_fk}` = ?"),
+                &[Bind::Int(id)],
+            )?;
+        }
+    }
+    execute(
+        conn,
+        "DELETE FROM `favorite` WHERE `model_name` = ? AND `row_id` = ?",
+        &[Bind::Text(view.table.into()), Bind::Text(id.to_string())],
+    )?;
+    execute(
+        conn,
+        &format!("DELETE FROM `{}` WHERE `id` = ?", view.table),
+        &[Bind::Int(id)],
+    )?;
+    Ok(to_json(rv, item))
 }
 
 async fn delete(state: Data, idx: usize, ctx: Ctx, req: HttpRequest, id: i64) -> HttpResponse {
@@ -838,7 +852,7 @@ fn run_action(
         if rows.is_empty() {
             return Err(ApiError::not_found());
         }
-        (action.run)(conn, ctx, view, &rows)
+        (action.run)(conn, ctx, &rv, &rows)
     })
 }
 

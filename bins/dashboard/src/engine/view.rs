@@ -6,6 +6,7 @@ use std::sync::Arc;
 use diesel::mysql::MysqlConnection;
 use serde_json::{Map, Value};
 
+use super::resolve::Resolved;
 use super::response::ApiError;
 use super::sql::{Bind, SqlFrag};
 use crate::auth::Ctx;
@@ -30,8 +31,9 @@ pub struct ActionDef {
     pub icon: &'static str,
     pub multiple: bool,
     pub single: bool,
-    /// Runs in the request's transaction; returns the message.
-    pub run: fn(&mut MysqlConnection, &Ctx, &ModelView, &[Row]) -> Result<String, ApiError>,
+    /// Runs in the request's transaction on the visible rows of the ids; returns the
+    /// message. Custom work calls the engine's operations (`routes::delete_visible`…).
+    pub run: fn(&mut MysqlConnection, &Ctx, &Resolved<'_>, &[Row]) -> Result<String, ApiError>,
     /// Cluster work the action leaves for the worker, computed (read-only) and queued
     /// before `run`'s transaction: a queue that cannot be reached refuses the action with
     /// nothing written.

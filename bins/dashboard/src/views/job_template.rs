@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::properties::{CREATOR, MODIFIED};
 use crate::auth::Ctx;
+use crate::engine::resolve::Resolved;
 use crate::engine::response::ApiError;
 use crate::engine::sql::{Bind, SqlFrag, execute};
 use crate::engine::view::{ActionDef, ModelView, Row, ViewHooks, cols};
@@ -127,13 +128,12 @@ impl ViewHooks for JobTemplateHooks {
 fn copy_template(
     conn: &mut MysqlConnection,
     ctx: &Ctx,
-    view: &ModelView,
+    _: &Resolved<'_>,
     rows: &[Row],
 ) -> Result<String, ApiError> {
     if !ctx.is_admin {
         return Err(ApiError::forbidden("only admins can copy job templates"));
     }
-    let _ = view;
     for r in rows {
         let id = r.get("id").and_then(Value::as_i64).unwrap_or(0);
         let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];

@@ -15,8 +15,9 @@ use super::properties::{CREATOR, MODIFIED};
 use crate::app::AppState;
 use crate::auth::Ctx;
 use crate::cluster::Kube;
+use crate::engine::resolve::Resolved;
 use crate::engine::response::ApiError;
-use crate::engine::routes::blocking;
+use crate::engine::routes::{blocking, delete_visible};
 use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
 use crate::engine::view::{
     ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids, owns,
@@ -506,7 +507,7 @@ fn count_text(conn: &mut MysqlConnection, id: i64) -> Result<String, ApiError> {
 fn copy_action(
     conn: &mut MysqlConnection,
     ctx: &Ctx,
-    _: &ModelView,
+    _: &Resolved<'_>,
     rows: &[Row],
 ) -> Result<String, ApiError> {
     for r in rows {
@@ -515,23 +516,25 @@ fn copy_action(
     Ok("success".into())
 }
 
+/// `muldelete`: each row the caller may delete goes as the generic delete removes it
+/// (permission and delete hooks, favourites); the others are reported. Their runs were
+/// queued for the worker before (`muldelete_effects`).
 fn muldelete_action(
     conn: &mut MysqlConnection,
     ctx: &Ctx,
-    view: &ModelView,
+    rv: &Resolved<'_>,
     rows: &[Row],
 ) -> Result<String, ApiError> {
     let mut ok = Vec::new();
     let mut fail = Vec::new();
     for r in rows {
         let id = id_of(r.get("id")).unwrap_or(0);
-        if !owns(ctx, r) {
+        if rv.view.hooks.check_delete_permission(conn, ctx, r)? {
+            delete_visible(conn, rv, ctx, r)?;
+            ok.push(json!(id));
+        } else {
             fail.push(json!(id));
-            continue;
         }
-        view.hooks.pre_delete(conn, ctx, r)?;
-        execute(conn, "DELETE FROM pipeline WHERE id = ?", &[Bind::Int(id)])?;
-        ok.push(json!(id));
     }
     Ok(json!({"success": ok, "fail": fail}).to_string())
 }
@@ -709,13 +712,18 @@ pub async fn home_list(
             w.push(in_ids("t.`project_id`", &ctx.org_projects));
         }
         let w = SqlFrag::and(w);
-        Ok(select_rows(
+        let mut rows = select_rows(
             conn,
             meta,
             &[],
             &format!("WHERE {} ORDER BY t.`id` DESC LIMIT 1000", w.sql),
             &w.binds,
-        )?)
+        )?;
+        if !mine {
+            // the text match above only narrows: a demo is what pipeline::is_demo says
+            rows.retain(is_demo);
+        }
+        Ok(rows)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({"message": "success", "status": 0, "result": rows})))

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::Ctx;
+use crate::engine::resolve::Resolved;
 use crate::engine::response::ApiError;
 use crate::engine::routes::blocking;
 use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
@@ -315,7 +316,7 @@ impl ViewHooks for LogHooks {
 fn rotate_token_action(
     conn: &mut MysqlConnection,
     ctx: &Ctx,
-    _: &ModelView,
+    _: &Resolved<'_>,
     rows: &[Row],
 ) -> Result<String, ApiError> {
     let mut names = Vec::new();
