@@ -1015,3 +1015,33 @@ async fn declarations_naming_unknown_columns_are_refused_at_start() {
     assert!(problems[1].contains("order_columns") && problems[1].contains("`nme`"));
     assert!(problems[2].contains("no_such_table"));
 }
+
+#[actix_web::test]
+async fn a_failed_audit_write_is_logged_and_counted_not_dropped() {
+    let app = TestApp::new();
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    app.exec("RENAME TABLE logs TO logs_away");
+    let r = send(
+        &svc,
+        req!(
+            app,
+            post,
+            "/repository_modelview/api/".to_string(),
+            json!({"name": "audit-probe", "server": "s.example.com/x/", "user": "u", "password": "p", "hubsecret": "audit-probe"})
+        ),
+    )
+    .await;
+    // the write itself stands; only its audit row could not be written
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.exec("RENAME TABLE logs_away TO logs");
+    let text = send(&svc, test::TestRequest::get().uri("/metrics"))
+        .await
+        .body
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains(r#"dashboard_failed_writes_total{what="logs"} 1"#),
+        "{text}"
+    );
+}

@@ -25,6 +25,15 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Counts a database write that failed and was given up (logged by the caller).
+    pub fn failed_write(&self, what: &str) {
+        self.metrics.inc(
+            "schedule_failed_writes_total",
+            "Database writes that failed and were given up",
+            &[("what", what)],
+        );
+    }
+
     /// Builds the context from its parts.
     pub fn new(
         config: Arc<Config>,

@@ -471,7 +471,11 @@ pub async fn delete_notebook(ctx: &Ctx, now: NaiveDateTime) -> Outcome {
                     .map_err(|e| e.to_string())?;
             }
             let id = nb.id;
-            let _ = with_conn(&ctx.pool, move |conn| Ok(diesel::sql_query("UPDATE notebook SET expand = JSON_SET(IF(JSON_VALID(expand), expand, '{}'), '$.status', 'offline') WHERE id = ?").bind::<diesel::sql_types::Integer, _>(id).execute(conn)?)).await;
+            if let Err(e) = with_conn(&ctx.pool, move |conn| Ok(diesel::sql_query("UPDATE notebook SET expand = JSON_SET(IF(JSON_VALID(expand), expand, '{}'), '$.status', 'offline') WHERE id = ?").bind::<diesel::sql_types::Integer, _>(id).execute(conn)?)).await {
+                // the pod is gone; the row says online until the next pass marks it
+                tracing::warn!(notebook = id, error = %e, "cannot mark the stopped notebook offline");
+                ctx.failed_write("notebook_offline");
+            }
             ctx.notify_once(
                 &format!(
                     "notebook-stopped:{}:{}",

@@ -620,7 +620,7 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
             // give the runs back so the next tick launches them
             tracing::warn!(runs = claims.len(), error = %e, "cannot enqueue launches: released for the next tick");
             let tokens: Vec<String> = claims.iter().map(|l| l.token.clone()).collect();
-            let _ = with_conn(&ctx.pool, move |conn| {
+            let released = with_conn(&ctx.pool, move |conn| {
                 Ok(diesel::update(
                     run::table
                         .filter(run::status.eq("created"))
@@ -630,6 +630,11 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
                 .execute(conn)?)
             })
             .await;
+            if let Err(e) = released {
+                // still claimed: the stale-claim recovery below pushes them later
+                tracing::warn!(error = %e, "cannot release the claims; recovery will push them");
+                ctx.failed_write("release_claims");
+            }
         }
     }
 

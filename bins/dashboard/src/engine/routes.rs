@@ -294,6 +294,11 @@ pub async fn log_event(
     .await;
     if let Err(e) = r {
         tracing::warn!(error = %e, "cannot write the logs row");
+        state.metrics.inc(
+            "dashboard_failed_writes_total",
+            "Database writes that failed and were given up (not the answer's own write)",
+            &[("what", "logs")],
+        );
     }
 }
 
