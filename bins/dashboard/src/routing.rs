@@ -43,6 +43,8 @@ pub struct Routes<'a> {
     docs: Vec<RouteDoc>,
     tag: String,
     public: bool,
+    /// The path of the enclosing [`Routes::scope`] ("" at the top).
+    prefix: String,
 }
 
 impl<'a> Routes<'a> {
@@ -52,7 +54,29 @@ impl<'a> Routes<'a> {
             docs: Vec::new(),
             tag: String::new(),
             public: false,
+            prefix: String::new(),
         }
+    }
+
+    /// Registers routes under `base` as one actix scope (the router then matches the
+    /// prefix once instead of every route of it); inside, paths are relative to `base`
+    /// (`""` is `base` itself) and are recorded whole.
+    pub fn scope(&mut self, base: &str, f: impl FnOnce(&mut Routes<'_>)) {
+        let (tag, public) = (self.tag.clone(), self.public);
+        let prefix = format!("{}{base}", self.prefix);
+        let mut inner_docs = Vec::new();
+        self.cfg.service(web::scope(base).configure(|cfg| {
+            let mut inner = Routes {
+                cfg,
+                docs: Vec::new(),
+                tag,
+                public,
+                prefix,
+            };
+            f(&mut inner);
+            inner_docs = inner.docs;
+        }));
+        self.docs.extend(inner_docs);
     }
 
     /// The tag of the routes registered next.
@@ -89,7 +113,7 @@ impl<'a> Routes<'a> {
         self.cfg.route(path, route.to(handler));
         self.docs.push(RouteDoc {
             method,
-            path: path.to_string(),
+            path: format!("{}{path}", self.prefix),
             summary: summary.to_string(),
             tag: self.tag.clone(),
             public: self.public,

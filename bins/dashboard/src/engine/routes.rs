@@ -31,11 +31,13 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
     use crate::openapi::schemas as sch;
     let base = format!("/{}", view.route_base.trim_matches('/'));
     let row = json!({"$ref": format!("#/components/schemas/{}", sch::row_name(view))});
-    let at = |sub: &str| format!("{base}{sub}");
+    // paths relative to the view's scope
+    let at = |sub: &str| sub.to_string();
     r.tag(&base);
+    r.scope(&base.clone(), |r| {
     r.add(
         "GET",
-        &base,
+        "",
         "Redirects to the route base with its slash",
         Answer::Other("308 redirect"),
         move |req: HttpRequest| async move { redirect_slash(&req) },
@@ -168,6 +170,7 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
         Answer::Other("404"),
         || async { Err::<HttpResponse, _>(ApiError::not_found()) },
     );
+    });
 }
 
 /// Flask's strict slashes: `…/api` → 308 `…/api/`.
