@@ -310,13 +310,7 @@ pub fn configure(r: &mut Routes<'_>) {
         Answer::Other("302 redirect"),
         root,
     );
-    r.add(
-        "GET",
-        "/frontend",
-        "Redirects to /frontend/",
-        Answer::Other("308 redirect"),
-        |req: HttpRequest| async move { crate::engine::routes::redirect_slash(&req) },
-    );
+    r.redirect_to_slash("/frontend");
     r.add(
         "GET",
         "/frontend/{path:.*}",

@@ -125,6 +125,19 @@ impl<'a> Routes<'a> {
         &mut self.docs[last]
     }
 
+    /// Flask's strict slashes: `path` answers 308 to `path/` (query kept).
+    pub fn redirect_to_slash(&mut self, path: &str) -> &mut RouteDoc {
+        self.add(
+            "GET",
+            path,
+            "Redirects to the same path with a final slash",
+            Answer::Other("308 redirect"),
+            |req: actix_web::HttpRequest| async move {
+                crate::engine::routes::redirect_slash(&req)
+            },
+        )
+    }
+
     /// What was registered so far.
     pub fn docs(&self) -> &[RouteDoc] {
         &self.docs

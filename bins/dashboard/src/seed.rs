@@ -4,10 +4,12 @@
 //! repository, a starter set of images and job templates written for this project, and
 //! one demo pipeline of three tasks. Every step finds by its natural key before inserting.
 
+use std::collections::BTreeSet;
+
 use app_core::Config;
 use app_core::password::hash_password_with;
 use app_models::forms::*;
-use app_models::queries::{last_insert_id, next_id_from_sequence};
+use app_models::queries::{id_sequence_tables, last_insert_id, next_sequence_id};
 use app_models::schema::*;
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
@@ -204,15 +206,18 @@ fn find_or_insert(
     find: impl FnOnce(&mut MysqlConnection) -> QueryResult<i32>,
     insert: impl FnOnce(&mut MysqlConnection) -> QueryResult<()>,
 ) -> QueryResult<i32> {
-    find_or_insert_numbered(conn, report, "", find, |conn, _| insert(conn))
+    find_or_insert_numbered(conn, report, &BTreeSet::new(), "", find, |conn, _| {
+        insert(conn)
+    })
 }
 
 /// [`find_or_insert`] for a table an adopted original database may number with a
-/// sequence (the `ab_*` tables): `insert` gets the id to write, or `None` to let
-/// AUTO_INCREMENT choose.
+/// sequence (the `ab_*` tables, when `table` is in `numbered`): `insert` gets the id to
+/// write, or `None` to let AUTO_INCREMENT choose.
 fn find_or_insert_numbered(
     conn: &mut MysqlConnection,
     report: &mut SeedReport,
+    numbered: &BTreeSet<String>,
     table: &str,
     find: impl FnOnce(&mut MysqlConnection) -> QueryResult<i32>,
     insert: impl FnOnce(&mut MysqlConnection, Option<i32>) -> QueryResult<()>,
@@ -220,10 +225,10 @@ fn find_or_insert_numbered(
     if let Some(id) = find(conn).optional()? {
         return Ok(id);
     }
-    let id = if table.is_empty() {
-        None
+    let id = if numbered.contains(table) {
+        Some(next_sequence_id(conn, table)?)
     } else {
-        next_id_from_sequence(conn, table)?
+        None
     };
     insert(conn, id)?;
     report.inserted += 1;
@@ -248,6 +253,7 @@ fn seed_in_tx(
     customize_job: &str,
 ) -> QueryResult<SeedReport> {
     let mut report = SeedReport::default();
+    let numbered = id_sequence_tables(conn)?;
 
     // 1. roles, permissions, view menus
     let mut role_ids = std::collections::HashMap::new();
@@ -255,6 +261,7 @@ fn seed_in_tx(
         let id = find_or_insert_numbered(
             conn,
             &mut report,
+            &numbered,
             "ab_role",
             |conn| {
                 ab_role::table
@@ -281,6 +288,7 @@ fn seed_in_tx(
         let id = find_or_insert_numbered(
             conn,
             &mut report,
+            &numbered,
             "ab_permission",
             |conn| {
                 ab_permission::table
@@ -304,6 +312,7 @@ fn seed_in_tx(
         let view_id = find_or_insert_numbered(
             conn,
             &mut report,
+            &numbered,
             "ab_view_menu",
             |conn| {
                 ab_view_menu::table
@@ -325,6 +334,7 @@ fn seed_in_tx(
             let pv = find_or_insert_numbered(
                 conn,
                 &mut report,
+                &numbered,
                 "ab_permission_view",
                 |conn| {
                     ab_permission_view::table
@@ -357,6 +367,7 @@ fn seed_in_tx(
                 find_or_insert_numbered(
                     conn,
                     &mut report,
+                    &numbered,
                     "ab_permission_view_role",
                     |conn| {
                         ab_permission_view_role::table
@@ -385,6 +396,7 @@ fn seed_in_tx(
     let admin_id = find_or_insert_numbered(
         conn,
         &mut report,
+        &numbered,
         "ab_user",
         |conn| {
             ab_user::table
@@ -417,6 +429,7 @@ fn seed_in_tx(
     find_or_insert_numbered(
         conn,
         &mut report,
+        &numbered,
         "ab_user_role",
         |conn| {
             ab_user_role::table

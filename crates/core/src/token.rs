@@ -58,12 +58,16 @@ pub fn issue_user_token(
 /// The claims of a token signed with `key` by cube-studio (HS256 only, issuer
 /// `cube-studio`, not expired when it has an expiry); `None` for anything else.
 pub fn verify_user_token(token: &str, key: &str) -> Option<UserClaims> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_required_spec_claims(&["iss", "sub"]);
-    validation.set_issuer(&[ISSUER]);
-    validation.leeway = 0;
+    // built once: every authenticated request verifies a token
+    static VALIDATION: std::sync::LazyLock<Validation> = std::sync::LazyLock::new(|| {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["iss", "sub"]);
+        validation.set_issuer(&[ISSUER]);
+        validation.leeway = 0;
+        validation
+    });
     let key = DecodingKey::from_secret(key.as_bytes()).ok()?;
-    jsonwebtoken::decode::<UserClaims>(token.trim(), &key, &validation)
+    jsonwebtoken::decode::<UserClaims>(token.trim(), &key, &VALIDATION)
         .ok()
         .map(|data| data.claims)
 }

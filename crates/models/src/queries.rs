@@ -45,34 +45,47 @@ pub fn run_id_label_pattern(run_id: &str) -> String {
     format!("%\"run-id\": \"{}\"%", like_escape(run_id))
 }
 
-/// The next id of `table` from its sequence `<table>_id_seq`, when there is one and the
-/// `id` column does not number rows itself. A database created by the original's
-/// migrations on MariaDB takes the ids of the `ab_*` tables from such sequences (the
-/// columns have neither a default nor AUTO_INCREMENT); fresh databases and the original
-/// on MySQL use AUTO_INCREMENT, and get `None` here.
-pub fn next_id_from_sequence(conn: &mut MysqlConnection, table: &str) -> QueryResult<Option<i32>> {
+/// The tables whose ids come from a sequence `<table>_id_seq` rather than from the `id`
+/// column itself. A database created by the original's migrations on MariaDB numbers the
+/// `ab_*` tables this way (their ids have neither a default nor AUTO_INCREMENT); fresh
+/// databases and the original on MySQL use AUTO_INCREMENT and have none. One query:
+/// callers read it once (at start, or once per seed) and keep it.
+pub fn id_sequence_tables(
+    conn: &mut MysqlConnection,
+) -> QueryResult<std::collections::BTreeSet<String>> {
+    #[derive(QueryableByName)]
+    struct T {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        t: String,
+    }
+    let rows: Vec<T> = diesel::sql_query(
+        "SELECT c.table_name AS t FROM information_schema.columns c \
+         JOIN information_schema.tables s ON s.table_schema = c.table_schema \
+           AND s.table_name = CONCAT(c.table_name, '_id_seq') AND s.table_type = 'SEQUENCE' \
+         WHERE c.table_schema = DATABASE() AND c.column_name = 'id' \
+           AND c.extra NOT LIKE '%auto_increment%'",
+    )
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.t).collect())
+}
+
+/// `NEXTVAL` of the id sequence of `table` (one of [`id_sequence_tables`]).
+pub fn next_sequence_id(conn: &mut MysqlConnection, table: &str) -> QueryResult<i32> {
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let seq = format!("{table}_id_seq");
-    if !seq.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Ok(None);
+    if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(diesel::result::Error::QueryBuilderError(
+            format!("not a table name: {table}").into(),
+        ));
     }
-    let found: Vec<N> = diesel::sql_query(
-        "SELECT COUNT(*) AS n FROM information_schema.tables s \
-         WHERE s.table_schema = DATABASE() AND s.table_name = ? AND s.table_type = 'SEQUENCE' \
-         AND NOT EXISTS (SELECT 1 FROM information_schema.columns c WHERE c.table_schema = DATABASE() \
-           AND c.table_name = ? AND c.column_name = 'id' AND c.extra LIKE '%auto_increment%')",
-    )
-    .bind::<diesel::sql_types::Text, _>(&seq)
-    .bind::<diesel::sql_types::Text, _>(table)
+    let next: Vec<N> = diesel::sql_query(format!(
+        "SELECT CAST(NEXTVAL(`{table}_id_seq`) AS SIGNED) AS n"
+    ))
     .load(conn)?;
-    if found.first().map(|n| n.n).unwrap_or(0) == 0 {
-        return Ok(None);
-    }
-    let next: Vec<N> =
-        diesel::sql_query(format!("SELECT CAST(NEXTVAL(`{seq}`) AS SIGNED) AS n")).load(conn)?;
-    Ok(next.first().map(|n| n.n as i32))
+    next.first()
+        .map(|n| n.n as i32)
+        .ok_or(diesel::result::Error::NotFound)
 }

@@ -328,13 +328,7 @@ pub async fn logout() -> HttpResponse {
 pub fn configure(r: &mut Routes<'_>) {
     let page = Answer::Other("text/html");
     r.tag("authentication").public();
-    r.add(
-        "GET",
-        "/login",
-        "Redirects to /login/",
-        Answer::Other("308 redirect"),
-        |req: HttpRequest| async move { crate::engine::routes::redirect_slash(&req) },
-    );
+    r.redirect_to_slash("/login");
     r.add("GET", "/login/", "The login form", page.clone(), login_form)
         .query = vec![("login_url", "where to go after logging in (same site only)")];
     r.add(

@@ -54,6 +54,8 @@ pub struct ColumnMeta {
 pub struct TableMeta {
     pub name: String,
     pub columns: Vec<ColumnMeta>,
+    /// Ids come from the sequence `<name>_id_seq` (an adopted original database).
+    pub id_sequence: bool,
 }
 
 impl TableMeta {
@@ -162,6 +164,7 @@ pub fn load_schema(conn: &mut MysqlConnection) -> QueryResult<SchemaMeta> {
             .or_insert_with(|| TableMeta {
                 name: r.table_name.clone(),
                 columns: Vec::new(),
+                id_sequence: false,
             });
         t.columns.push(ColumnMeta {
             sqla_type: sqla_type(kind, &r.data_type.to_lowercase(), r.max_len, enum_len),
@@ -174,6 +177,11 @@ pub fn load_schema(conn: &mut MysqlConnection) -> QueryResult<SchemaMeta> {
             is_primary: r.column_key == "PRI",
             is_unique: r.column_key == "UNI",
         });
+    }
+    for table in app_models::queries::id_sequence_tables(conn)? {
+        if let Some(t) = schema.tables.get_mut(&table) {
+            t.id_sequence = true;
+        }
     }
     Ok(schema)
 }

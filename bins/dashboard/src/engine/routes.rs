@@ -31,31 +31,36 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
     use crate::openapi::schemas as sch;
     let base = format!("/{}", view.route_base.trim_matches('/'));
     let row = json!({"$ref": format!("#/components/schemas/{}", sch::row_name(view))});
-    // paths relative to the view's scope
-    let at = |sub: &str| sub.to_string();
     r.tag(&base);
-    r.scope(&base.clone(), |r| {
+    r.scope(&base, |r| view_routes(r, idx, row));
+}
+
+/// The generic routes of view `idx`, relative to its route base.
+fn view_routes(r: &mut Routes<'_>, idx: usize, row: Value) {
+    use crate::openapi::schemas as sch;
+    let page = json!({"type": "object", "properties": {
+        "data": {"type": "array", "items": row},
+        "count": {"type": "integer"}
+    }});
+    r.redirect_to_slash("");
     r.add(
         "GET",
-        "",
-        "Redirects to the route base with its slash",
-        Answer::Other("308 redirect"),
-        move |req: HttpRequest| async move { redirect_slash(&req) },
-    );
-    r.add(
-        "GET",
-        &at("/_info"),
+        "/_info",
         "Fields, filters, actions and permissions of the view (for the caller)",
         Answer::Envelope(json!({"type": "object"})),
         move |s: Data, c: Ctx, r: HttpRequest| info(s, idx, c, r),
     );
-    r.add("GET", &at("/"), "List with filters, paging and ordering",
-        Answer::Envelope(json!({"type": "object", "properties": {"data": {"type": "array", "items": row}, "count": {"type": "integer"}}})),
-        move |s: Data, c: Ctx, r: HttpRequest, b: web::Bytes| list(s, idx, c, r, b))
-        .query = vec![("form_data", sch::FORM_DATA)];
+    r.add(
+        "GET",
+        "/",
+        "List with filters, paging and ordering",
+        Answer::Envelope(page),
+        move |s: Data, c: Ctx, r: HttpRequest, b: web::Bytes| list(s, idx, c, r, b),
+    )
+    .query = vec![("form_data", sch::FORM_DATA)];
     r.add(
         "POST",
-        &at("/"),
+        "/",
         "Create a row",
         Answer::Envelope(row.clone()),
         move |s: Data, c: Ctx, r: HttpRequest, b: web::Bytes| add(s, idx, c, r, b),
@@ -63,7 +68,7 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
     .body = Some(row.clone());
     r.add(
         "GET",
-        &at("/{pk:\\d+}"),
+        "/{pk:\\d+}",
         "Show a row",
         Answer::Envelope(row.clone()),
         move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<i64>| {
@@ -72,7 +77,7 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
     );
     r.add(
         "PUT",
-        &at("/{pk:\\d+}"),
+        "/{pk:\\d+}",
         "Update a row (only the fields sent)",
         Answer::Envelope(row.clone()),
         move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<i64>, b: web::Bytes| {
@@ -82,7 +87,7 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
     .body = Some(row.clone());
     r.add(
         "DELETE",
-        &at("/{pk:\\d+}"),
+        "/{pk:\\d+}",
         "Delete a row (its cluster work goes to the worker first)",
         Answer::Envelope(row),
         move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<i64>| {
@@ -91,7 +96,7 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
     );
     r.add(
         "GET",
-        &at("/action/{name}/{pk}"),
+        "/action/{name}/{pk}",
         "Run an action on one row",
         Answer::Envelope(json!({})),
         move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<(String, String)>| {
@@ -100,7 +105,7 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
     );
     r.add(
         "POST",
-        &at("/multi_action/{name}"),
+        "/multi_action/{name}",
         "Run an action on many rows",
         Answer::Envelope(json!({})),
         move |s: Data, c: Ctx, r: HttpRequest, p: web::Path<String>, b: web::Bytes| {
@@ -112,42 +117,30 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
     );
     r.add(
         "POST",
-        &at("/favorite/{pk}"),
+        "/favorite/{pk}",
         "Mark a row as a favourite",
         Answer::Envelope(json!({})),
         move |s: Data, c: Ctx, p: web::Path<String>| favorite(s, idx, c, p.into_inner(), true),
     );
     r.add(
         "DELETE",
-        &at("/favorite/{pk}"),
+        "/favorite/{pk}",
         "Unmark a favourite",
         Answer::Envelope(json!({})),
         move |s: Data, c: Ctx, p: web::Path<String>| favorite(s, idx, c, p.into_inner(), false),
     );
+    r.redirect_to_slash("/download_template");
     r.add(
         "GET",
-        &at("/download_template"),
-        "Redirects to download_template/",
-        Answer::Other("308 redirect"),
-        move |req: HttpRequest| async move { redirect_slash(&req) },
-    );
-    r.add(
-        "GET",
-        &at("/download_template/"),
+        "/download_template/",
         "A CSV template of the add columns",
         Answer::Other("text/csv"),
         move |s: Data| download_template(s, idx),
     );
+    r.redirect_to_slash("/download");
     r.add(
         "GET",
-        &at("/download"),
-        "Redirects to download/",
-        Answer::Other("308 redirect"),
-        move |req: HttpRequest| async move { redirect_slash(&req) },
-    );
-    r.add(
-        "GET",
-        &at("/download/"),
+        "/download/",
         "The rows as CSV",
         Answer::Other("text/csv"),
         move |s: Data, c: Ctx, r: HttpRequest| download(s, idx, c, r),
@@ -155,7 +148,7 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
     .query = vec![("form_data", sch::FORM_DATA)];
     r.add(
         "POST",
-        &at("/upload/"),
+        "/upload/",
         "Create rows from a CSV file (multipart field csv_file)",
         Answer::Envelope(json!({"type": "array"})),
         move |s: Data, c: Ctx, r: HttpRequest, p: actix_multipart::Multipart| {
@@ -165,12 +158,11 @@ pub fn configure_view(r: &mut Routes<'_>, idx: usize, view: &ModelView) {
     // last: it matches any single segment (`download`, `upload`… included)
     r.add(
         "*",
-        &at("/{pk}"),
+        "/{pk}",
         "Any other id: 404",
         Answer::Other("404"),
         || async { Err::<HttpResponse, _>(ApiError::not_found()) },
     );
-    });
 }
 
 /// Flask's strict slashes: `…/api` → 308 `…/api/`.

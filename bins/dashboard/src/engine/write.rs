@@ -338,7 +338,11 @@ pub fn insert_row(
     let mut cols = Vec::new();
     let mut binds = Vec::new();
     // an adopted original database numbers some tables with a sequence
-    let seq_id = app_models::queries::next_id_from_sequence(conn, &rv.table.name)?;
+    let seq_id = if rv.table.id_sequence {
+        Some(app_models::queries::next_sequence_id(conn, &rv.table.name)?)
+    } else {
+        None
+    };
     if let Some(id) = seq_id {
         cols.push(q(rv.pk()));
         binds.push(Bind::Int(i64::from(id)));
@@ -399,31 +403,32 @@ pub fn update_row(
     Ok(())
 }
 
-/// Inserts one row of a link table, with an id from its sequence where the table has
-/// one (`ab_user_role` of an adopted original database).
+/// Inserts one row of a link table; `numbered`: its ids come from its sequence
+/// (`ab_user_role` of an adopted original database, [`crate::engine::meta::TableMeta`]).
 pub fn link_row(
     conn: &mut MysqlConnection,
     table: &str,
+    numbered: bool,
     (a, a_id): (&str, i64),
     (b, b_id): (&str, i64),
 ) -> Result<(), ApiError> {
     let mut binds = vec![Bind::Int(a_id), Bind::Int(b_id)];
-    let sql = match app_models::queries::next_id_from_sequence(conn, table)? {
-        Some(id) => {
-            binds.insert(0, Bind::Int(i64::from(id)));
-            format!(
-                "INSERT INTO {} (`id`, {}, {}) VALUES (?, ?, ?)",
-                q(table),
-                q(a),
-                q(b)
-            )
-        }
-        None => format!(
+    let sql = if numbered {
+        let id = app_models::queries::next_sequence_id(conn, table)?;
+        binds.insert(0, Bind::Int(i64::from(id)));
+        format!(
+            "INSERT INTO {} (`id`, {}, {}) VALUES (?, ?, ?)",
+            q(table),
+            q(a),
+            q(b)
+        )
+    } else {
+        format!(
             "INSERT INTO {} ({}, {}) VALUES (?, ?)",
             q(table),
             q(a),
             q(b)
-        ),
+        )
     };
     execute(conn, &sql, &binds)?;
     Ok(())
@@ -451,7 +456,8 @@ pub fn write_links(
                 &[Bind::Int(id)],
             )?;
             for other in ids {
-                link_row(conn, through, (self_fk, id), (other_fk, *other))?;
+                let numbered = rv.schema.table(through).is_some_and(|t| t.id_sequence);
+                link_row(conn, through, numbered, (self_fk, id), (other_fk, *other))?;
             }
         }
     }

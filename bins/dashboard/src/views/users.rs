@@ -153,9 +153,12 @@ pub fn onboard_user(conn: &mut MysqlConnection, user_id: i64, by: i64) -> Result
             &[],
         )?;
         if gamma > 0 {
+            // a user is created rarely: the schema is asked here rather than kept
+            let numbered = app_models::queries::id_sequence_tables(conn)?.contains("ab_user_role");
             crate::engine::write::link_row(
                 conn,
                 "ab_user_role",
+                numbered,
                 ("user_id", user_id),
                 ("role_id", gamma),
             )?;
