@@ -417,7 +417,11 @@ pub async fn delete_debug_docker(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
             }
             services += 1;
         }
-        let _ = with_conn(&ctx.pool, |conn| Ok(diesel::sql_query("UPDATE inferenceservice SET model_status = 'offline' WHERE model_status IN ('debug', 'test')").execute(conn)?)).await;
+        let offline = with_conn(&ctx.pool, |conn| Ok(diesel::sql_query("UPDATE inferenceservice SET model_status = 'offline' WHERE model_status IN ('debug', 'test')").execute(conn)?)).await;
+        if let Err(e) = offline {
+            tracing::warn!(error = %e, "cannot mark debug/test services offline");
+            ctx.failed_write("inferenceservice_offline");
+        }
     }
     let summary = format!("debug pods deleted {pods}, debug/test services cleaned {services}");
     ctx.notify_admins(
@@ -612,7 +616,10 @@ pub async fn watch_pod_utilization(ctx: &Ctx, _: NaiveDateTime) -> Outcome {
         "max_over_time(sum by (pod) (rate(container_cpu_usage_seconds_total{{namespace=\"{}\"}}[5m]))[1d:5m])",
         ctx.config.service_namespace
     );
-    let resp = Prometheus::new(prom).query(&q, None).await?;
+    let resp = Prometheus::new(prom)
+        .query(&q, None)
+        .await
+        .map_err(|e| e.to_string())?;
     let n = resp["data"]["result"]
         .as_array()
         .map(|a| a.len())

@@ -229,7 +229,10 @@ async fn on_success(
             Ok(None) => continue,
             Err(e) => {
                 tracing::warn!(workflow = %snap.name, task = %t.task, error = %e, "cannot read task usage; a later event will try again");
-                let _ = notify::forget(&mut conn, &key).await;
+                if let Err(e) = notify::forget(&mut conn, &key).await {
+                    // the claim expires by itself; until then the retry is held back
+                    tracing::warn!(key = %key, error = %e, "cannot release the usage claim");
+                }
                 return Ok(());
             }
         };
@@ -254,7 +257,10 @@ async fn on_success(
             Ok(true) => recorded += 1,
             Ok(false) => tracing::debug!(task = %t.task, "no task row for a usage sample"),
             Err(e) => {
-                let _ = notify::forget(&mut conn, &key).await;
+                if let Err(e) = notify::forget(&mut conn, &key).await {
+                    // the claim expires by itself; until then the retry is held back
+                    tracing::warn!(key = %key, error = %e, "cannot release the usage claim");
+                }
                 return Err(e);
             }
         }

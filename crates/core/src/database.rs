@@ -11,9 +11,9 @@ use crate::shutdown::Shutdown;
 /// what a blocking task that panicked (or was cancelled) becomes.
 pub trait DbTaskError: From<DbError> + Send + 'static {
     /// The error of a database task that did not finish: by default
-    /// `DbError::Migration("database task panicked: ...")`, which is not transient.
+    /// `DbError::TaskFailed`, which is not transient.
     fn task_failed(e: tokio::task::JoinError) -> Self {
-        DbError::Migration(format!("database task panicked: {e}")).into()
+        DbError::TaskFailed(e.to_string()).into()
     }
 }
 
@@ -68,7 +68,7 @@ pub async fn wait_for_database(
                 Ok(())
             })
             .await
-            .map_err(|e| DbError::Migration(e.to_string()))?
+            .map_err(|e| DbError::TaskFailed(e.to_string()))?
         }
     })
     .await?;

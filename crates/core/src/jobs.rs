@@ -61,6 +61,24 @@ pub enum Cleanup {
     },
 }
 
+/// A job that could not be pushed to its queue (Redis unreachable or refusing).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot push to the queue {queue}: {source}")]
+pub struct PushError {
+    pub queue: &'static str,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+fn push_error<E: std::error::Error + Send + Sync + 'static>(
+    queue: &'static str,
+) -> impl FnOnce(E) -> PushError {
+    move |e| PushError {
+        queue,
+        source: Box::new(e),
+    }
+}
+
 /// The producer side: one storage per queue on a shared connection.
 #[derive(Clone)]
 pub struct JobQueues {
@@ -93,25 +111,34 @@ impl JobQueues {
 
     /// Pushes a submit job; the idempotency key (the run row id) makes a second push
     /// of the same run a no-op while the first is known to the queue.
-    pub async fn push_submit(&mut self, job: SubmitRun) -> Result<(), String> {
+    pub async fn push_submit(&mut self, job: SubmitRun) -> Result<(), PushError> {
         use apalis::prelude::{TaskBuilder, TaskSink};
         let key = format!("run-{}", job.run);
         self.submit
             .push_task(TaskBuilder::new(job).idempotency_key(key).build())
             .await
-            .map_err(|e| e.to_string())
+            .map(|_| ())
+            .map_err(push_error(SUBMIT_RUN_QUEUE))
     }
 
     /// Pushes a stop job.
-    pub async fn push_stop(&mut self, job: StopRun) -> Result<(), String> {
+    pub async fn push_stop(&mut self, job: StopRun) -> Result<(), PushError> {
         use apalis::prelude::TaskSink;
-        self.stop.push(job).await.map_err(|e| e.to_string())
+        self.stop
+            .push(job)
+            .await
+            .map(|_| ())
+            .map_err(push_error(STOP_RUN_QUEUE))
     }
 
     /// Pushes a clean-up job.
-    pub async fn push_cleanup(&mut self, job: Cleanup) -> Result<(), String> {
+    pub async fn push_cleanup(&mut self, job: Cleanup) -> Result<(), PushError> {
         use apalis::prelude::TaskSink;
-        self.cleanup.push(job).await.map_err(|e| e.to_string())
+        self.cleanup
+            .push(job)
+            .await
+            .map(|_| ())
+            .map_err(push_error(CLEANUP_QUEUE))
     }
 }
 

@@ -19,12 +19,21 @@ pub struct Notification {
     pub source: String,
 }
 
+/// Why a notification was not delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("webhook unreachable: {0}")]
+    Request(#[from] reqwest::Error),
+    #[error("webhook answered {0}")]
+    Status(u16),
+}
+
 /// Sends notifications somewhere.
 pub trait Sender: Send + Sync {
     fn send<'a>(
         &'a self,
         n: &'a Notification,
-    ) -> futures::future::BoxFuture<'a, Result<(), String>>;
+    ) -> futures::future::BoxFuture<'a, Result<(), NotifyError>>;
 }
 
 /// Writes notifications to the log (the default).
@@ -34,7 +43,7 @@ impl Sender for LogSender {
     fn send<'a>(
         &'a self,
         n: &'a Notification,
-    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+    ) -> futures::future::BoxFuture<'a, Result<(), NotifyError>> {
         Box::pin(async move {
             tracing::info!(receivers = ?n.receivers, source = %n.source, message = %n.message, "notification");
             Ok(())
@@ -65,19 +74,13 @@ impl Sender for WebhookSender {
     fn send<'a>(
         &'a self,
         n: &'a Notification,
-    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+    ) -> futures::future::BoxFuture<'a, Result<(), NotifyError>> {
         Box::pin(async move {
-            let resp = self
-                .client
-                .post(&self.url)
-                .json(n)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
+            let resp = self.client.post(&self.url).json(n).send().await?;
             if resp.status().is_success() {
                 Ok(())
             } else {
-                Err(format!("webhook answered {}", resp.status()))
+                Err(NotifyError::Status(resp.status().as_u16()))
             }
         })
     }
@@ -122,7 +125,7 @@ pub enum SendOnceError {
     Claim(#[source] redis::RedisError),
     /// The sender failed; the claim was released, so a later attempt may send.
     #[error("{0}")]
-    Send(String),
+    Send(#[source] NotifyError),
 }
 
 /// Sends `n` unless `dedup_key` was already used within `ttl_secs`; returns whether it

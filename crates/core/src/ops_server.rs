@@ -7,7 +7,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use crate::metrics::Metrics;
 
 /// Decides whether the process is healthy; returns the reason when it is not.
-pub type HealthCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+pub type HealthCheck = Arc<dyn Fn() -> Result<(), crate::service::Unavailable> + Send + Sync>;
 
 /// Serves `/health` (200 `OK` or 503 with the reason) and `/metrics` until the handle is stopped.
 pub fn serve_ops(
@@ -28,7 +28,7 @@ pub fn serve_ops(
                             Ok(()) => HttpResponse::Ok().content_type("text/plain").body("OK"),
                             Err(reason) => HttpResponse::ServiceUnavailable()
                                 .content_type("text/plain")
-                                .body(reason),
+                                .body(reason.to_string()),
                         }
                     }
                 }),

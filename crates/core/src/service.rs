@@ -24,6 +24,11 @@ pub struct Health {
     deps: Arc<std::sync::Mutex<Vec<DependencyFlag>>>,
 }
 
+/// The dependencies that are down.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("unavailable: {}", .0.join(", "))]
+pub struct Unavailable(pub Vec<String>);
+
 impl Health {
     /// Registers a dependency (initially down) and returns its flag.
     pub fn dependency(&self, name: &str) -> Arc<AtomicBool> {
@@ -35,7 +40,7 @@ impl Health {
     }
 
     /// `Ok` when every dependency is up, else the names of those that are down.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), Unavailable> {
         let down: Vec<String> = match self.deps.lock() {
             Ok(d) => d
                 .iter()
@@ -47,7 +52,7 @@ impl Health {
         if down.is_empty() {
             Ok(())
         } else {
-            Err(format!("unavailable: {}", down.join(", ")))
+            Err(Unavailable(down))
         }
     }
 }

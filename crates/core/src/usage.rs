@@ -139,6 +139,30 @@ pub fn vector_max(answer: &Value) -> Option<f64> {
         .reduce(f64::max)
 }
 
+/// A Prometheus query that gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PrometheusError {
+    #[error("prometheus {url}: {source}")]
+    Request {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("prometheus {url}: bad answer ({status}): {source}")]
+    Body {
+        url: String,
+        status: u16,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("prometheus {url}: {status}: {message}")]
+    Failed {
+        url: String,
+        status: u16,
+        message: String,
+    },
+}
+
 /// A Prometheus HTTP API client (`/api/v1/query`).
 pub struct Prometheus {
     base: String,
@@ -160,7 +184,11 @@ impl Prometheus {
 
     /// An instant query, evaluated at `at` (now with `None`): the answer, once the
     /// server said `success`.
-    pub async fn query(&self, query: &str, at: Option<DateTime<Utc>>) -> Result<Value, String> {
+    pub async fn query(
+        &self,
+        query: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Value, PrometheusError> {
         let url = format!("{}/api/v1/query", self.base);
         let mut params = vec![("query", query.to_string())];
         if let Some(at) = at {
@@ -175,25 +203,36 @@ impl Prometheus {
             .query(&params)
             .send()
             .await
-            .map_err(|e| format!("prometheus {url}: {e}"))?;
+            .map_err(|source| PrometheusError::Request {
+                url: url.clone(),
+                source,
+            })?;
         let status = resp.status();
-        let body: Value = resp
-            .json()
-            .await
-            .map_err(|e| format!("prometheus {url}: bad answer ({status}): {e}"))?;
+        let body: Value = resp.json().await.map_err(|source| PrometheusError::Body {
+            url: url.clone(),
+            status: status.as_u16(),
+            source,
+        })?;
         if !status.is_success() || body.get("status").and_then(Value::as_str) != Some("success") {
-            return Err(format!(
-                "prometheus {url}: {status}: {}",
-                body.get("error")
+            return Err(PrometheusError::Failed {
+                url,
+                status: status.as_u16(),
+                message: body
+                    .get("error")
                     .and_then(Value::as_str)
                     .unwrap_or("query failed")
-            ));
+                    .to_string(),
+            });
         }
         Ok(body)
     }
 
     /// An instant query evaluated at `at`; the max of its vector.
-    pub async fn query_max(&self, query: &str, at: DateTime<Utc>) -> Result<Option<f64>, String> {
+    pub async fn query_max(
+        &self,
+        query: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<f64>, PrometheusError> {
         Ok(vector_max(&self.query(query, Some(at)).await?))
     }
 
@@ -205,7 +244,7 @@ impl Prometheus {
         pod_regex: &str,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-    ) -> Result<Option<(f64, f64)>, String> {
+    ) -> Result<Option<(f64, f64)>, PrometheusError> {
         let window = (end - start).num_seconds() + 60;
         let cpu = self
             .query_max(&cpu_query(namespace, pod_regex, window), end)

@@ -26,6 +26,9 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// Blocking database work that did not finish (it panicked or was cancelled).
+    #[error("database task did not finish: {0}")]
+    TaskFailed(String),
     #[error("bad database url: {0}")]
     Url(String),
 }

@@ -35,7 +35,7 @@ impl Sender for Recorder {
     fn send<'a>(
         &'a self,
         n: &'a Notification,
-    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+    ) -> futures::future::BoxFuture<'a, Result<(), app_core::notify::NotifyError>> {
         self.0.lock().unwrap().push(n.clone());
         Box::pin(async { Ok(()) })
     }
