@@ -8,7 +8,7 @@ use std::sync::Arc;
 use app_core::Config;
 use app_core::k8s::cluster::{ClusterError, ClusterRegistry};
 
-use crate::engine::response::ApiError;
+use crate::error::ApiError;
 
 /// The registry and the runtime its clients live on.
 pub struct Kube {

@@ -1,49 +1,14 @@
-//! The response envelope of the original (`{"result", "status", "message"}`), the
-//! `api_flashes` header, and the one error type every handler returns.
+//! The one error type every handler returns: the original's envelope with `status` 1
+//! (or -1), a message and the right HTTP status.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::reply::envelope;
 
 /// The message of the original for a missing or hidden row.
 pub const NOT_FOUND_MESSAGE: &str = "未查询到当前记录，可能是系统缓存未更新，请重试";
-
-/// `api_flashes` header value: a JSON list of `[category, message]`, non-ASCII escaped.
-pub fn flashes_header(flashes: &[(&str, &str)]) -> String {
-    let list: Vec<Value> = flashes.iter().map(|(c, m)| json!([c, m])).collect();
-    let s = serde_json::to_string(&list).unwrap_or_else(|_| "[]".into());
-    // escape non-ASCII like Python's json.dumps default, so the header stays ASCII
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if ch.is_ascii() {
-            out.push(ch);
-        } else {
-            let mut buf = [0u16; 2];
-            for unit in ch.encode_utf16(&mut buf) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-    if out.len() > 2000 { "[]".into() } else { out }
-}
-
-/// `{"result": result, "status": 0, "message": "success"}`.
-pub fn ok(result: Value) -> HttpResponse {
-    envelope(StatusCode::OK, result, 0, "success", &[])
-}
-
-/// An envelope with every part chosen.
-pub fn envelope(
-    status: StatusCode,
-    result: Value,
-    code: i64,
-    message: &str,
-    flashes: &[(&str, &str)],
-) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(("api_flashes", flashes_header(flashes)))
-        .json(json!({"result": result, "status": code, "message": message}))
-}
 
 /// The error of any handler: a JSON envelope with `status` 1 (or -1), a message, and
 /// the right HTTP status; never an HTML page, never a panic.
@@ -193,6 +158,7 @@ impl From<actix_web::error::BlockingError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reply::flashes_header;
 
     #[test]
     fn flashes_are_ascii_like_python() {

@@ -4,10 +4,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
 use crate::engine::meta::SqlKind;
 use crate::engine::resolve::{ColumnRef, Resolved};
 use crate::routing::{Answer, RouteDoc};
+use crate::state::AppState;
 
 /// Names and texts shared with the route declarations.
 pub mod schemas {
@@ -19,7 +19,7 @@ pub mod schemas {
     /// The component name of a view's row schema (`/users/api` → `users_api_row`).
     pub fn row_name(view: &ModelView) -> String {
         let base: String = view
-            .route_base
+            .route_base()
             .trim_matches('/')
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -109,7 +109,7 @@ fn row_schemas(state: &AppState) -> Map<String, Value> {
         }
         out.insert(
             schemas::row_name(view),
-            json!({"type": "object", "description": format!("A row of {} (table {})", view.route_base, view.table), "properties": props}),
+            json!({"type": "object", "description": format!("A row of {} (table {})", view.route_base(), view.table), "properties": props}),
         );
     }
     out

@@ -7,7 +7,7 @@ use std::time::Duration;
 use app_core::jobs::{Cleanup, JobQueues, StopRun};
 use tokio::sync::OnceCell;
 
-use crate::engine::response::ApiError;
+use crate::error::ApiError;
 
 /// Cluster work left by a write, for the worker.
 #[derive(Debug, Clone, PartialEq)]

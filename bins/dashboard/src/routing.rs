@@ -132,9 +132,7 @@ impl<'a> Routes<'a> {
             path,
             "Redirects to the same path with a final slash",
             Answer::Other("308 redirect"),
-            |req: actix_web::HttpRequest| async move {
-                crate::engine::routes::redirect_slash(&req)
-            },
+            |req: actix_web::HttpRequest| async move { redirect_slash(&req) },
         )
     }
 
@@ -144,7 +142,11 @@ impl<'a> Routes<'a> {
     }
 
     /// Ends the registration: adds `/openapi.json` and `/docs`, built from the record.
-    pub fn finish(mut self, document: impl FnOnce(&[RouteDoc]) -> serde_json::Value) {
+    pub fn finish(
+        mut self,
+        document: impl FnOnce(&[RouteDoc]) -> serde_json::Value,
+        docs_page: &'static str,
+    ) {
         self.tag("documentation").public();
         let mut docs = self.docs.clone();
         for (path, summary) in [
@@ -184,11 +186,23 @@ impl<'a> Routes<'a> {
         );
         self.cfg.route(
             "/docs",
-            web::get().to(|| async {
+            web::get().to(move || async move {
                 actix_web::HttpResponse::Ok()
                     .content_type("text/html; charset=utf-8")
-                    .body(crate::openapi::DOCS_PAGE)
+                    .body(docs_page)
             }),
         );
     }
+}
+
+/// Flask's strict slashes: `…/api` → 308 `…/api/`.
+pub fn redirect_slash(req: &actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let mut to = format!("{}/", req.path());
+    if !req.query_string().is_empty() {
+        to.push('?');
+        to.push_str(req.query_string());
+    }
+    actix_web::HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, to))
+        .finish()
 }

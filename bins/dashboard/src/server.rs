@@ -5,16 +5,14 @@ use actix_web::{HttpServer, web};
 use app_core::Config;
 use app_core::database::{wait_for_database, with_conn};
 
-use crate::app::AppState;
-
 /// Builds the actix `App` of the dashboard (used by the server and by tests).
 /// An optional second argument is a middleware wrapped innermost, inside authentication
 /// and error shaping (the server passes `Compress`).
 #[macro_export]
 macro_rules! dashboard_app {
     ($state:expr $(, $inner:expr)? $(,)?) => {{
-        let state: actix_web::web::Data<$crate::app::AppState> = $state;
-        let (payload, json, query, path) = $crate::app::limits(state.config.max_body_bytes);
+        let state: actix_web::web::Data<$crate::state::AppState> = $state;
+        let (payload, json, query, path) = $crate::http::shape::limits(state.config.max_body_bytes);
         actix_web::App::new()
             .app_data(state.clone())
             .app_data(payload)
@@ -23,11 +21,11 @@ macro_rules! dashboard_app {
             .app_data(path)
             $(.wrap($inner))?
             .wrap(actix_web::middleware::from_fn(
-                $crate::auth::middleware::authenticate,
+                $crate::http::authenticate::authenticate,
             ))
-            .wrap($crate::app::cors(&state.config))
-            .wrap($crate::app::error_shaper())
-            .wrap(actix_web::middleware::from_fn($crate::metrics::record))
+            .wrap($crate::http::shape::cors(&state.config))
+            .wrap($crate::http::shape::error_shaper())
+            .wrap(actix_web::middleware::from_fn($crate::http::metrics::record))
             .configure(|cfg| $crate::app::configure(cfg, &state))
     }};
 }
@@ -47,8 +45,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .and_then(|w| w.parse().ok())
         .unwrap_or(2usize);
     let p2 = pool.clone();
-    let state =
-        web::Data::new(tokio::task::spawn_blocking(move || AppState::build(p2, config)).await??);
+    let state = web::Data::new(
+        tokio::task::spawn_blocking(move || crate::app::build_state(p2, config)).await??,
+    );
     tracing::info!(%addr, views = state.views.len(), "dashboard listening");
     // the tests' app, with responses compressed
     HttpServer::new(move || crate::dashboard_app!(state.clone(), Compress::default()))

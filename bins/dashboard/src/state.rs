@@ -1,12 +1,10 @@
-//! The application state and the app factory shared by the server and the tests.
+//! What every request handler can reach: the pool, the configuration, the schema, the
+//! view declarations, the caches and the clients. Built by [`crate::app::build_state`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::ServiceResponse;
-use actix_web::http::header;
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use app_core::Config;
 use app_models::DbPool;
 use diesel::mysql::MysqlConnection;
@@ -15,9 +13,10 @@ use crate::auth::context::{Ctx, CtxCache};
 use crate::auth::keys::Keys;
 use crate::cluster::Kube;
 use crate::engine::meta::SchemaMeta;
-use crate::engine::models::{ModelDef, all_models};
-use crate::engine::response::ApiError;
-use crate::engine::view::ModelView;
+use crate::engine::models::ModelDef;
+use crate::engine::resolve::Resolved;
+use crate::engine::view::{ModelView, ViewId};
+use crate::error::ApiError;
 
 /// Everything a request handler can reach.
 pub struct AppState {
@@ -33,50 +32,14 @@ pub struct AppState {
     /// What `/metrics` shows.
     pub metrics: app_core::metrics::Metrics,
     /// `STATIC_DIR`, `NAVBAR_RIGHT`... (read from the process environment by `build`).
-    pub frontend: crate::frontend::Settings,
+    pub frontend: crate::settings::Settings,
     /// The worker's queues, where requests leave their cluster work.
     pub queue: crate::queue::Queue,
+    /// Where each view is in `views` ([`AppState::index_views`]).
+    pub view_ids: HashMap<ViewId, usize>,
 }
 
 impl AppState {
-    /// Builds the state: reads the schema metadata (the database must be migrated).
-    pub fn build(pool: DbPool, config: Config) -> anyhow::Result<AppState> {
-        app_core::password::set_iterations(config.password_hash_iterations);
-        let mut conn = pool.get()?;
-        let schema = Arc::new(crate::engine::meta::load_schema(&mut conn)?);
-        if schema.table("ab_user").is_none() {
-            anyhow::bail!("the database has no cube-studio tables: run `dashboard migrate`");
-        }
-        let keys = crate::auth::keys::load_or_create(&mut conn, &config)?;
-        let kube = Kube::new(&config)?;
-        let views = crate::views::all_views(&config, &kube, schema.clone());
-        let models = all_models();
-        if let Err(problems) = crate::engine::resolve::validate_views(&views, &schema, &models) {
-            anyhow::bail!(
-                "{} view declaration(s) do not match the schema:\n{}",
-                problems.len(),
-                problems.join("\n")
-            );
-        }
-        let config_redis_url = config.redis_url.clone();
-        Ok(AppState {
-            keys,
-            metrics: app_core::metrics::Metrics::new(),
-            pool,
-            views,
-            kube,
-            config: Arc::new(config),
-            schema,
-            models,
-            ctx_cache: CtxCache::default(),
-            frontend: crate::frontend::Settings::from_env()?,
-            queue: crate::queue::Queue::new(
-                &config_redis_url,
-                &std::env::var("QUEUE_PREFIX").unwrap_or_default(),
-            ),
-        })
-    }
-
     /// The same state with queue names under another prefix (`QUEUE_PREFIX`; tests).
     pub fn with_queue_prefix(mut self, prefix: &str) -> AppState {
         self.queue = crate::queue::Queue::new(&self.config.redis_url, prefix);
@@ -84,14 +47,33 @@ impl AppState {
     }
 
     /// The same state with other front-end settings (tests read them from a map).
-    pub fn with_frontend(mut self, frontend: crate::frontend::Settings) -> AppState {
+    pub fn with_frontend(mut self, frontend: crate::settings::Settings) -> AppState {
         self.frontend = frontend;
         self
     }
 
-    /// The index of the view at `route_base`.
-    pub fn view_index(&self, route_base: &str) -> Option<usize> {
-        self.views.iter().position(|v| v.route_base == route_base)
+    /// Where each view is in `views`, by its identity.
+    pub fn index_views(views: &[ModelView]) -> HashMap<ViewId, usize> {
+        views.iter().enumerate().map(|(i, v)| (v.id, i)).collect()
+    }
+
+    /// The index of a view in `views`. Every [`ViewId`] a view or a custom route names
+    /// is checked at start (`views::ids::ALL`), so a miss is a programming error that
+    /// answers 500 with its name, never a panic.
+    pub fn view_index(&self, id: ViewId) -> Result<usize, ApiError> {
+        self.view_ids
+            .get(&id)
+            .copied()
+            .ok_or_else(|| ApiError::internal(format!("the view {} is not served", id.0)))
+    }
+
+    /// The view `id` resolved against the schema, for custom routes.
+    pub fn resolved(&self, id: ViewId) -> Result<Resolved<'_>, ApiError> {
+        Resolved::new(
+            &self.views[self.view_index(id)?],
+            &self.schema,
+            &self.models,
+        )
     }
 
     /// The caller behind a username, from a short cache or the database.
@@ -133,91 +115,4 @@ impl AppState {
             self.ctx_cache.clear();
         }
     }
-}
-
-/// Turns any error response that is not JSON (extractor errors, payload limits,
-/// unknown URLs) into the JSON envelope, so clients never get HTML or plain text.
-fn json_errors<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.contains("json") || v.contains("text/html"))
-        .unwrap_or(false);
-    if is_json || res.status().as_u16() < 400 {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    let status = res.status();
-    let (req, _) = res.into_parts();
-    let message = match status.as_u16() {
-        404 => "not found".to_string(),
-        405 => "method not allowed".to_string(),
-        413 => "request body too large".to_string(),
-        s => format!("bad request ({s})"),
-    };
-    let resp: HttpResponse<BoxBody> =
-        actix_web::ResponseError::error_response(&ApiError::new(status, message));
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, resp).map_into_right_body(),
-    ))
-}
-
-/// The error-shaping middleware.
-pub fn error_shaper<B: MessageBody + 'static>() -> ErrorHandlers<B> {
-    ErrorHandlers::new().default_handler(json_errors)
-}
-
-/// Body limits and extractor error shapes.
-pub fn limits(
-    max_body: usize,
-) -> (
-    web::PayloadConfig,
-    web::JsonConfig,
-    web::QueryConfig,
-    web::PathConfig,
-) {
-    (
-        web::PayloadConfig::new(max_body),
-        web::JsonConfig::default()
-            .limit(max_body)
-            .error_handler(|e, _| ApiError::bad_request(format!("bad JSON body: {e}")).into()),
-        web::QueryConfig::default()
-            .error_handler(|e, _| ApiError::bad_request(format!("bad query string: {e}")).into()),
-        web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()),
-    )
-}
-
-/// CORS for the configured origins only (`CORS_ORIGINS`; none by default: the front end
-/// is served from the same origin). Requests from other origins are served without
-/// CORS headers, so browsers keep their pages from reading the answers.
-pub fn cors(config: &Config) -> actix_cors::Cors {
-    let mut cors = actix_cors::Cors::default()
-        .allow_any_method()
-        .allow_any_header()
-        .supports_credentials()
-        .max_age(3600);
-    for origin in &config.cors_origins {
-        cors = cors.allowed_origin(origin);
-    }
-    cors
-}
-
-/// Every route of the dashboard.
-pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
-    use crate::routing::{Answer, Routes};
-    let mut r = Routes::new(cfg);
-    r.tag("operations").public();
-    r.add(
-        "GET",
-        "/metrics",
-        "Prometheus metrics: requests and latency per route, the database pool",
-        Answer::Other("text/plain"),
-        crate::metrics::render,
-    );
-    crate::auth::login::configure(&mut r);
-    crate::frontend::configure(&mut r);
-    crate::views::configure(&mut r, state);
-    r.finish(|docs| crate::openapi::document(state, docs));
 }

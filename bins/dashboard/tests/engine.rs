@@ -998,22 +998,32 @@ async fn metrics_count_requests_per_route_and_show_the_pool() {
 #[actix_web::test]
 async fn declarations_naming_unknown_columns_are_refused_at_start() {
     use dashboard::engine::resolve::validate_views;
-    use dashboard::engine::view::{ModelView, cols};
+    use dashboard::engine::view::{Access, ModelView, ViewId, cols};
     let app = TestApp::new();
-    // every real declaration passes (AppState::build checked them too)
+    // every real declaration passes (build_state checked them too)
     validate_views(&app.state.views, &app.state.schema, &app.state.models).unwrap();
-    let mut bad = ModelView::new("/bad/api", "Bad_Api", "project", "bad");
+    let mut bad = ModelView::new(ViewId("/bad/api"), "Bad_Api", "project", "bad");
     bad.list_columns = cols(&["name", "no_such_column"]);
     bad.order_columns = cols(&["nme"]);
     bad.base_order = Some(("id", "desc"));
-    let mut missing = ModelView::new("/missing/api", "Missing_Api", "no_such_table", "x");
+    let mut missing = ModelView::new(ViewId("/missing/api"), "Missing_Api", "no_such_table", "x");
     missing.list_columns = cols(&["id"]);
+    // access rules and related views are declarations too
+    let mut rules = ModelView::new(ViewId("/rules/api"), "Rules_Api", "pipeline", "r");
+    rules.access.list = Access::Owner;
+    rules.access.edit = Access::ProjectCreator {
+        project: "no_project_column",
+    };
+    rules.related_views = vec![ViewId("/not_declared/api")];
     let problems =
-        validate_views(&[bad, missing], &app.state.schema, &app.state.models).unwrap_err();
-    assert_eq!(problems.len(), 3, "{problems:#?}");
+        validate_views(&[bad, missing, rules], &app.state.schema, &app.state.models).unwrap_err();
+    assert_eq!(problems.len(), 6, "{problems:#?}");
     assert!(problems[0].contains("/bad/api") && problems[0].contains("`no_such_column`"));
     assert!(problems[1].contains("order_columns") && problems[1].contains("`nme`"));
     assert!(problems[2].contains("no_such_table"));
+    assert!(problems[3].contains("/rules/api") && problems[3].contains("access of list"));
+    assert!(problems[4].contains("access of edit") && problems[4].contains("`no_project_column`"));
+    assert!(problems[5].contains("related view /not_declared/api"));
 }
 
 #[actix_web::test]

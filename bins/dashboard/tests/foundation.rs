@@ -347,8 +347,7 @@ async fn a_database_of_the_original_with_sequences_is_adopted() {
         dashboard::seed::run_seed(&mut conn, &config, dashboard::views::customize_job()).unwrap();
     assert_eq!(again.inserted, 0);
 
-    let state =
-        actix_web::web::Data::new(dashboard::app::AppState::build(db.pool(), config).unwrap());
+    let state = actix_web::web::Data::new(dashboard::app::build_state(db.pool(), config).unwrap());
     let svc = test::init_service(dashboard::dashboard_app!(state.clone())).await;
     let admin_ctx = dashboard::auth::Ctx::load(&mut conn, "admin")
         .unwrap()

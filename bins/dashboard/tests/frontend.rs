@@ -181,8 +181,8 @@ async fn navbar_right_has_configurable_links() {
     };
     let body = send(&svc, req(&app)).await.body;
     assert_eq!(body[0]["text"], "文档");
-    assert_eq!(body[0]["link"], dashboard::frontend::DOCUMENTATION_URL);
-    assert_eq!(body[1]["link"], dashboard::frontend::BUG_REPORT_URL);
+    assert_eq!(body[0]["link"], dashboard::settings::DOCUMENTATION_URL);
+    assert_eq!(body[1]["link"], dashboard::settings::BUG_REPORT_URL);
     assert!(body[0]["icon"].as_str().unwrap().starts_with("<svg "));
     assert_ne!(body[0]["icon"], body[1]["icon"]);
 
@@ -200,7 +200,7 @@ async fn navbar_right_has_configurable_links() {
     let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
     assert_eq!(send(&svc, req(&app)).await.body, own);
 
-    let bad = dashboard::frontend::Settings::from_lookup(&|k| {
+    let bad = dashboard::settings::Settings::from_lookup(&|k| {
         (k == "NAVBAR_RIGHT").then(|| "{".to_string())
     });
     assert_eq!(bad.unwrap_err().var, "NAVBAR_RIGHT");

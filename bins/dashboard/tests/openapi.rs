@@ -73,7 +73,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_served_route() {
     // every view's generic routes and the special ones are there
     let paths = doc["paths"].as_object().unwrap();
     for view in &app.state.views {
-        let base = format!("/{}", view.route_base.trim_matches('/'));
+        let base = format!("/{}", view.route_base().trim_matches('/'));
         for (sub, method) in [
             ("/_info", "get"),
             ("/", "get"),

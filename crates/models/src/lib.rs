@@ -3,6 +3,7 @@
 //! Table and column names are identical to cube-studio's MySQL schema, so an existing
 //! cube-studio database can be adopted and the front end sees the names it expects.
 
+pub mod dashboard;
 pub mod db;
 pub mod forms;
 pub mod queries;

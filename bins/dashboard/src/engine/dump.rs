@@ -8,10 +8,10 @@ use serde_json::{Map, Value, json};
 
 use super::models::RelationKind;
 use super::resolve::{ColumnRef, Resolved};
-use super::response::ApiError;
 use super::sql::{Bind, q, select_rows};
 use super::view::Row;
 use crate::auth::Ctx;
+use crate::error::ApiError;
 
 /// How related rows appear.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -7,10 +7,10 @@ use serde_json::{Map, Value, json};
 use super::meta::SqlKind;
 use super::models::RelationKind;
 use super::resolve::{ColumnRef, Resolved, prettify};
-use super::response::ApiError;
 use super::sql::{Bind, SqlFrag, select_rows};
 use super::view::ModelView;
 use crate::auth::Ctx;
+use crate::error::ApiError;
 
 /// Related-field choices are capped like the original's forms.
 const FORM_CHOICES_LIMIT: i64 = 1000;
@@ -464,7 +464,7 @@ pub fn build_info(
     info.insert("related".into(), Value::Object(rel));
     info.insert(
         "route_base".into(),
-        json!(format!("/{}/", view.route_base.trim_matches('/'))),
+        json!(format!("/{}/", view.route_base().trim_matches('/'))),
     );
     info.insert("primary_key".into(), json!(rv.pk()));
     let label_title = if view.label_title.is_empty() {

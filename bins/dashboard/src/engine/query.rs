@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use super::meta::SqlKind;
 use super::models::RelationKind;
 use super::resolve::{ColumnRef, Resolved};
-use super::response::ApiError;
 use super::sql::{Bind, SqlFrag, like_escape, q};
+use crate::error::ApiError;
 
 /// The largest page (the original's `FAB_API_MAX_PAGE_SIZE`).
 pub const MAX_PAGE_SIZE: i64 = 2000;

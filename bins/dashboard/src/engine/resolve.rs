@@ -3,8 +3,8 @@
 
 use super::meta::{ColumnMeta, SchemaMeta, SqlKind, TableMeta};
 use super::models::{ModelDef, Relation};
-use super::response::ApiError;
-use super::view::ModelView;
+use super::view::{Access, ModelView};
+use crate::error::ApiError;
 
 /// What a name in a column list refers to.
 #[derive(Debug, Clone, Copy)]
@@ -227,7 +227,7 @@ pub fn validate_views(
         let rv = match Resolved::new(view, schema, models) {
             Ok(rv) => rv,
             Err(e) => {
-                problems.push(format!("{}: {}", view.route_base, e.message));
+                problems.push(format!("{}: {}", view.route_base(), e.message));
                 continue;
             }
         };
@@ -245,7 +245,7 @@ pub fn validate_views(
             if !known {
                 problems.push(format!(
                     "{}: {what} names `{name}`, which is no column, relation, property or form field of table {}",
-                    view.route_base, view.table
+                    view.route_base(), view.table
                 ));
             }
         };
@@ -264,9 +264,62 @@ pub fn validate_views(
             if !matches!(rv.resolve(name), ColumnRef::Relation(_)) {
                 problems.push(format!(
                     "{}: rel_choices names `{name}`, which is no relation of table {}",
-                    view.route_base, view.table
+                    view.route_base(),
+                    view.table
                 ));
             }
+        }
+        for (verb, access) in [
+            ("list", view.access.list),
+            ("show", view.access.show),
+            ("add", view.access.add),
+            ("edit", view.access.edit),
+            ("delete", view.access.delete),
+        ] {
+            let row_rule = !matches!(access, Access::Anyone | Access::Admin | Access::AdminRow);
+            if row_rule && matches!(verb, "list" | "show" | "add") {
+                problems.push(format!(
+                    "{}: access of {verb} is {access:?}, but {verb} has no single row to check it on \
+                     (scope lists with base_filter)",
+                    view.route_base()
+                ));
+            }
+            for col in access.columns() {
+                if schema
+                    .table(view.table)
+                    .and_then(|t| t.column(col))
+                    .is_none()
+                {
+                    problems.push(format!(
+                        "{}: access of {verb} reads column `{col}`, which table {} does not have",
+                        view.route_base(),
+                        view.table
+                    ));
+                }
+            }
+            if let Access::ParentOwner { table, .. } = access
+                && schema
+                    .table(table)
+                    .and_then(|t| t.column("created_by_fk"))
+                    .is_none()
+            {
+                problems.push(format!(
+                    "{}: access of {verb} reads `{table}.created_by_fk`, which does not exist",
+                    view.route_base()
+                ));
+            }
+        }
+        for related in &view.related_views {
+            if !views.iter().any(|v| v.id == *related) {
+                problems.push(format!(
+                    "{}: related view {} is not declared",
+                    view.route_base(),
+                    related.0
+                ));
+            }
+        }
+        if views.iter().filter(|v| v.id == view.id).count() > 1 {
+            problems.push(format!("{}: declared more than once", view.route_base()));
         }
     }
     if problems.is_empty() {

@@ -7,9 +7,9 @@ use diesel::mysql::MysqlConnection;
 use serde_json::{Map, Value};
 
 use super::resolve::Resolved;
-use super::response::ApiError;
 use super::sql::{Bind, SqlFrag};
 use crate::auth::Ctx;
+use crate::error::ApiError;
 use crate::queue::Effects;
 
 /// A row as the engine carries it: column (or computed key) → JSON value.
@@ -138,24 +138,223 @@ pub trait ViewHooks: Send + Sync {
     ) -> Result<Effects, ApiError> {
         Ok(Effects::new())
     }
-    fn check_edit_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(true)
-    }
-    fn check_delete_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(true)
-    }
     /// Changes `_info` for the caller (per-user defaults, permissions...).
     fn add_more_info(&self, ctx: &Ctx, info: &mut Map<String, Value>) {}
+}
+
+/// A verb whose access is declared (FAB's `can_<verb>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    List,
+    Show,
+    Add,
+    Edit,
+    Delete,
+}
+
+/// A rule of the original, checked against a loaded row (the workflow view's "the user
+/// who ran it or a creator of its pipeline's project").
+pub type RowRule = fn(&mut MysqlConnection, &Ctx, &Row) -> Result<bool, ApiError>;
+
+/// Who may use a verb of a view. Admins pass every rule. `Admin` is decided before any
+/// lookup (403); the others are checked on the row the verb touches, after it was
+/// found through the view's visibility filter (422 "no permission", as the original).
+#[derive(Clone, Copy, Debug)]
+pub enum Access {
+    /// Every logged-in user.
+    Anyone,
+    /// Admins only, decided before any lookup: others get 403 (FAB's permission).
+    Admin,
+    /// Admins only, decided on the row as the original's `check_*_permission` does:
+    /// a missing row is 404 first, then others get 422.
+    AdminRow,
+    /// The user who created the row (`created_by_fk`).
+    Owner,
+    /// The user who created the parent row that column `fk` points at in `table`
+    /// (a task belongs to whoever owns its pipeline).
+    ParentOwner {
+        fk: &'static str,
+        table: &'static str,
+    },
+    /// A member with role `creator` of the project whose id is in column `project`.
+    ProjectCreator { project: &'static str },
+    /// Any member of the project whose id is in column `project`.
+    ProjectMember { project: &'static str },
+    /// The user the row is (`ab_user`).
+    SelfUser,
+    /// A rule of its own, named for `_info`-less checks and the start-up validation.
+    Rule(&'static str, RowRule),
+}
+
+impl PartialEq for Access {
+    fn eq(&self, other: &Access) -> bool {
+        use Access::*;
+        match (self, other) {
+            (Anyone, Anyone)
+            | (Admin, Admin)
+            | (AdminRow, AdminRow)
+            | (Owner, Owner)
+            | (SelfUser, SelfUser) => true,
+            (ParentOwner { fk: a, table: t }, ParentOwner { fk: b, table: u }) => a == b && t == u,
+            (ProjectCreator { project: a }, ProjectCreator { project: b })
+            | (ProjectMember { project: a }, ProjectMember { project: b }) => a == b,
+            (Rule(a, _), Rule(b, _)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Access {
+    /// The columns of the view's table the rule reads (checked at start).
+    pub fn columns(&self) -> Vec<&'static str> {
+        match self {
+            Access::Owner => vec!["created_by_fk"],
+            Access::ParentOwner { fk, .. } => vec![fk],
+            Access::ProjectCreator { project } | Access::ProjectMember { project } => {
+                vec![project]
+            }
+            Access::SelfUser => vec!["id"],
+            _ => vec![],
+        }
+    }
+
+    /// Whether the caller may use the verb on `row`.
+    pub fn allows(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        row: &Row,
+    ) -> Result<bool, ApiError> {
+        if ctx.is_admin {
+            return Ok(true);
+        }
+        let uid = ctx.user_id as i64;
+        Ok(match self {
+            Access::Anyone => true,
+            Access::Admin | Access::AdminRow => false,
+            Access::Owner => owns(ctx, row),
+            Access::SelfUser => id_of(row.get("id")) == Some(uid),
+            Access::ParentOwner { fk, table } => match id_of(row.get(*fk)) {
+                Some(parent) => {
+                    super::sql::count(
+                        conn,
+                        &format!(
+                            "SELECT COUNT(*) AS n FROM {} WHERE id = ? AND created_by_fk = ?",
+                            super::sql::q(table)
+                        ),
+                        &[Bind::Int(parent), Bind::Int(uid)],
+                    )? > 0
+                }
+                None => false,
+            },
+            Access::ProjectCreator { project } | Access::ProjectMember { project } => {
+                match id_of(row.get(*project)) {
+                    Some(p) => {
+                        let creator = matches!(self, Access::ProjectCreator { .. });
+                        super::sql::count(
+                            conn,
+                            if creator {
+                                "SELECT COUNT(*) AS n FROM project_user WHERE project_id = ? AND user_id = ? AND role = 'creator'"
+                            } else {
+                                "SELECT COUNT(*) AS n FROM project_user WHERE project_id = ? AND user_id = ?"
+                            },
+                            &[Bind::Int(p), Bind::Int(uid)],
+                        )? > 0
+                    }
+                    None => false,
+                }
+            }
+            Access::Rule(_, rule) => rule(conn, ctx, row)?,
+        })
+    }
+}
+
+/// Access per verb of a view. List and show rows are scoped by the view's visibility
+/// filter ([`ViewHooks::base_filter`]); their rules can only be `Anyone` or `Admin`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AccessRules {
+    pub list: Access,
+    pub show: Access,
+    pub add: Access,
+    pub edit: Access,
+    pub delete: Access,
+}
+
+impl Default for AccessRules {
+    fn default() -> Self {
+        AccessRules {
+            list: Access::Anyone,
+            show: Access::Anyone,
+            add: Access::Anyone,
+            edit: Access::Anyone,
+            delete: Access::Anyone,
+        }
+    }
+}
+
+impl AccessRules {
+    /// Editing and deleting a row follow `rule`; everything else is open.
+    pub fn rows(rule: Access) -> AccessRules {
+        AccessRules {
+            edit: rule,
+            delete: rule,
+            ..AccessRules::default()
+        }
+    }
+
+    /// The verb of a FAB permission name.
+    pub fn verb(perm: &str) -> Option<Verb> {
+        Some(match perm {
+            "can_list" => Verb::List,
+            "can_show" => Verb::Show,
+            "can_add" => Verb::Add,
+            "can_edit" => Verb::Edit,
+            "can_delete" => Verb::Delete,
+            _ => return None,
+        })
+    }
+
+    pub fn get(&self, verb: Verb) -> Access {
+        match verb {
+            Verb::List => self.list,
+            Verb::Show => self.show,
+            Verb::Add => self.add,
+            Verb::Edit => self.edit,
+            Verb::Delete => self.delete,
+        }
+    }
+
+    /// Refuses (403) a caller who may not add rows (an add touches no existing row, so
+    /// only `Anyone`, `Admin` and `AdminRow` apply; checked at start).
+    pub fn check_add(&self, ctx: &Ctx) -> Result<(), ApiError> {
+        match self.add {
+            Access::Admin | Access::AdminRow if !ctx.is_admin => {
+                Err(ApiError::forbidden("only admins can add these"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses (422, as the original) a caller the verb's rule does not admit for `row`.
+    pub fn check(
+        &self,
+        conn: &mut MysqlConnection,
+        ctx: &Ctx,
+        verb: Verb,
+        row: &Row,
+    ) -> Result<(), ApiError> {
+        if self.get(verb).allows(conn, ctx, row)? {
+            Ok(())
+        } else {
+            Err(ApiError::no_permission(match verb {
+                Verb::List => "list",
+                Verb::Show => "show",
+                Verb::Add => "add",
+                Verb::Edit => "edit",
+                Verb::Delete => "delete",
+            }))
+        }
+    }
 }
 
 /// A view with no hooks.
@@ -170,10 +369,16 @@ pub struct ExpandSpec {
     pub fields: Vec<Value>,
 }
 
+/// The identity of a view: its route base (`/pipeline_modelview/api`). Views name each
+/// other through constants of this type (`views::ids`), checked at start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ViewId(pub &'static str);
+
 /// The declaration of one model view.
 #[derive(Clone)]
 pub struct ModelView {
-    pub route_base: &'static str,
+    /// Its identity and route base.
+    pub id: ViewId,
     /// FAB view-menu name, e.g. `Project_ModelView_org_Api`.
     pub api_name: &'static str,
     pub table: &'static str,
@@ -193,13 +398,13 @@ pub struct ModelView {
     /// Fields whose values the search bar offers from a fixed list.
     pub expand: Option<ExpandSpec>,
     pub base_permissions: Vec<&'static str>,
-    /// Verbs of `base_permissions` only admins hold (others get 403 before any lookup).
-    pub admin_only: Vec<&'static str>,
+    /// Who may use each verb ([`Access`]); every verb is open to any user by default.
+    pub access: AccessRules,
     pub page_size: i64,
     pub cols_width: Value,
     pub actions: Vec<ActionDef>,
-    /// Route bases of child views (`related_views`).
-    pub related_views: Vec<&'static str>,
+    /// Child views (`related_views`).
+    pub related_views: Vec<ViewId>,
     pub rel_choices: BTreeMap<&'static str, RelChoiceFilter>,
     pub properties: Vec<Property>,
     pub hooks: Arc<dyn ViewHooks>,
@@ -217,13 +422,13 @@ pub const ALL_PERMISSIONS: [&str; 5] =
 impl ModelView {
     /// A view of `table` at `route_base` with FAB's defaults.
     pub fn new(
-        route_base: &'static str,
+        id: ViewId,
         api_name: &'static str,
         table: &'static str,
         label_title: &'static str,
     ) -> Self {
         ModelView {
-            route_base,
+            id,
             api_name,
             table,
             label_title,
@@ -240,7 +445,7 @@ impl ModelView {
             fields: BTreeMap::new(),
             expand: None,
             base_permissions: ALL_PERMISSIONS.to_vec(),
-            admin_only: vec![],
+            access: AccessRules::default(),
             page_size: 100,
             cols_width: Value::Object(Map::new()),
             actions: vec![],
@@ -256,13 +461,22 @@ impl ModelView {
         }
     }
 
+    /// The path the view's routes hang under.
+    pub fn route_base(&self) -> &'static str {
+        self.id.0
+    }
+
     pub fn can(&self, perm: &str) -> bool {
         self.base_permissions.contains(&perm)
     }
 
-    /// Whether the caller holds verb `perm` on this view.
+    /// Whether the caller holds verb `perm` on this view at all (before any row is
+    /// looked at): admin-only verbs are refused to others with 403.
     pub fn permits(&self, ctx: &Ctx, perm: &str) -> bool {
-        self.can(perm) && (ctx.is_admin || !self.admin_only.contains(&perm))
+        self.can(perm)
+            && (ctx.is_admin
+                || AccessRules::verb(perm)
+                    .is_none_or(|verb| self.access.get(verb) != Access::Admin))
     }
 
     /// The verbs the caller holds, in the declared order (`_info.permissions`).

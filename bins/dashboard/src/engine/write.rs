@@ -7,10 +7,10 @@ use serde_json::{Map, Value, json};
 use super::meta::{ColumnMeta, SqlKind};
 use super::models::{OrmDefault, RelationKind};
 use super::resolve::{ColumnRef, Resolved};
-use super::response::ApiError;
 use super::sql::{Bind, count, execute, q};
 use super::view::Row;
 use crate::auth::Ctx;
+use crate::error::ApiError;
 
 /// Column values to write, plus to-many links (relation name → ids).
 #[derive(Debug, Default, Clone)]

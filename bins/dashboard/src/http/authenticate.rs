@@ -10,11 +10,11 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use super::context::Ctx;
-use super::session::{SESSION_COOKIE, SessionUser, decode_session};
-use super::tokens;
-use crate::app::AppState;
-use crate::engine::response::ApiError;
+use crate::auth::context::Ctx;
+use crate::auth::session::{SESSION_COOKIE, SessionUser, decode_session};
+use crate::auth::tokens;
+use crate::error::ApiError;
+use crate::state::AppState;
 use app_core::token::UserClaims;
 
 /// Paths that need no login (as the original's skip list).

@@ -13,11 +13,12 @@ use app_core::config::CookieSecure;
 use app_models::rows::User;
 use app_models::security::{record_login_failure, record_login_success};
 
-use super::session::{SESSION_COOKIE, SESSION_SECONDS, encode_session};
-use super::{throttle, tokens};
-use crate::app::AppState;
-use crate::engine::response::ApiError;
+use crate::auth::session::{SESSION_COOKIE, SESSION_SECONDS, encode_session};
+use crate::auth::{throttle, tokens};
+use crate::error::ApiError;
+use crate::reply;
 use crate::routing::{Answer, Routes};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -267,10 +268,10 @@ pub async fn login_submit(
     };
     let (session, name) = session_cookies(&state, &req, &user, user_id as i64);
     if is_json {
-        return Ok(HttpResponse::Ok()
+        return Ok(reply::builder()
             .cookie(session)
             .cookie(name)
-            .json(json!({"status": 0, "message": "登录成功", "result": {"username": user}})));
+            .json(reply::body(json!({"username": user}), 0, "登录成功")));
     }
     Ok(HttpResponse::Found()
         .cookie(session)
@@ -297,18 +298,22 @@ pub async fn login_api(
         return Ok(invalid());
     };
     let Some(ctx) = state.load_ctx(&claims.sub).await? else {
-        return Ok(
-            HttpResponse::Ok().json(json!({"status": 1, "message": "未发现用户", "result": {}}))
-        );
+        return Ok(reply::envelope(
+            actix_web::http::StatusCode::OK,
+            json!({}),
+            1,
+            "未发现用户",
+            &[],
+        ));
     };
     if tokens::refusal(&claims, &ctx, state.config.token_ttl_days).is_some() {
         return Ok(invalid());
     }
     let (session, name) = session_cookies(&state, &req, &ctx.username, ctx.user_id as i64);
-    Ok(HttpResponse::Ok()
+    Ok(reply::builder()
         .cookie(session)
         .cookie(name)
-        .json(json!({"status": 0, "message": "登录成功", "result": {}})))
+        .json(reply::body(json!({}), 0, "登录成功")))
 }
 
 /// `GET /logout`: clears the cookies and goes back to the login form.

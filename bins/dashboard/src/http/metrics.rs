@@ -8,7 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 const REQUESTS: &str = "dashboard_requests_total";
 const SECONDS_SUM: &str = "dashboard_request_seconds_sum";

@@ -5,11 +5,14 @@ use std::sync::Arc;
 use diesel::mysql::MysqlConnection;
 use serde_json::{Map, Value, json};
 
+use super::ids;
 use super::properties::{CREATOR, MODIFIED};
 use crate::auth::Ctx;
-use crate::engine::response::ApiError;
 use crate::engine::sql::SqlFrag;
-use crate::engine::view::{ModelView, Property, Row, ViewHooks, cols, creator_only, owns};
+use crate::engine::view::{
+    Access, AccessRules, ModelView, Property, Row, ViewHooks, cols, creator_only,
+};
+use crate::error::ApiError;
 
 /// Owners and admins edit; everyone else reads.
 pub struct OwnedHooks {
@@ -24,22 +27,6 @@ impl ViewHooks for OwnedHooks {
         } else {
             None
         }
-    }
-    fn check_edit_permission(
-        &self,
-        _: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(owns(ctx, item))
-    }
-    fn check_delete_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        self.check_edit_permission(conn, ctx, item)
     }
     fn add_more_info(&self, ctx: &Ctx, info: &mut Map<String, Value>) {
         // per-user defaults of the add form, as the original's pre_add_web
@@ -103,7 +90,7 @@ fn template_group_choice(_: &Ctx) -> SqlFrag {
 /// The registry and image views.
 pub fn views(config: &app_core::Config) -> Vec<ModelView> {
     let mut repo = ModelView::new(
-        "/repository_modelview/api",
+        ids::REPOSITORY,
         "Repository_ModelView_Api",
         "repository",
         "仓库",
@@ -145,13 +132,9 @@ pub fn views(config: &app_core::Config) -> Vec<ModelView> {
         MODIFIED,
     ];
     repo.hooks = Arc::new(RepoHooks);
+    repo.access = AccessRules::rows(Access::Owner);
 
-    let mut images = ModelView::new(
-        "/images_modelview/api",
-        "Images_ModelView_Api",
-        "images",
-        "镜像",
-    );
+    let mut images = ModelView::new(ids::IMAGES, "Images_ModelView_Api", "images", "镜像");
     images.list_columns = cols(&["project", "images_url", "creator", "modified"]);
     images.cols_width = json!({"images_url": {"type": "ellip2", "width": 500}});
     images.search_columns = cols(&["created_by", "project", "repository", "name", "describe"]);
@@ -200,6 +183,7 @@ pub fn views(config: &app_core::Config) -> Vec<ModelView> {
         MODIFIED,
     ];
     images.hooks = Arc::new(ImageHooks);
+    images.access = AccessRules::rows(Access::Owner);
     vec![repo, images]
 }
 
@@ -245,22 +229,6 @@ impl ViewHooks for RepoHooks {
     ) -> Result<(), ApiError> {
         check_secret_name(values)
     }
-    fn check_edit_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        OwnedHooks { private: true }.check_edit_permission(conn, ctx, item)
-    }
-    fn check_delete_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        OwnedHooks { private: true }.check_edit_permission(conn, ctx, item)
-    }
     fn add_more_info(&self, ctx: &Ctx, info: &mut Map<String, Value>) {
         OwnedHooks { private: true }.add_more_info(ctx, info)
     }
@@ -295,21 +263,5 @@ impl ViewHooks for ImageHooks {
         _: &Row,
     ) -> Result<(), ApiError> {
         check_image_name(values)
-    }
-    fn check_edit_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        OwnedHooks { private: false }.check_edit_permission(conn, ctx, item)
-    }
-    fn check_delete_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        OwnedHooks { private: false }.check_edit_permission(conn, ctx, item)
     }
 }

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use diesel::mysql::MysqlConnection;
 use serde_json::{Map, Value, json};
 
+use super::ids;
 use super::properties::{CREATOR, MODIFIED};
 use crate::auth::Ctx;
 use crate::engine::resolve::Resolved;
-use crate::engine::response::ApiError;
-use crate::engine::sql::{Bind, SqlFrag, execute};
-use crate::engine::view::{ActionDef, ModelView, Row, ViewHooks, cols};
+use crate::engine::sql::SqlFrag;
+use crate::engine::view::{Access, AccessRules, ActionDef, ModelView, Row, ViewHooks, cols};
+use crate::error::ApiError;
 
 /// Only admins write templates; everyone else sees released ones.
 pub struct JobTemplateHooks;
@@ -65,13 +66,6 @@ impl ViewHooks for JobTemplateHooks {
     fn base_filter(&self, ctx: &Ctx) -> Option<SqlFrag> {
         (!ctx.is_admin).then(|| SqlFrag::new("t.`version` = 'Release'", vec![]))
     }
-    fn pre_add_req(&self, _: &mut MysqlConnection, ctx: &Ctx, _: &mut Row) -> Result<(), ApiError> {
-        if ctx.is_admin {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("only admins can add job templates"))
-        }
-    }
     fn pre_add(&self, _: &mut MysqlConnection, _: &Ctx, values: &mut Row) -> Result<(), ApiError> {
         values.entry("demo").or_insert(json!("{}"));
         normalise(values)
@@ -85,29 +79,9 @@ impl ViewHooks for JobTemplateHooks {
     ) -> Result<(), ApiError> {
         normalise(values)
     }
-    fn check_edit_permission(
-        &self,
-        _: &mut MysqlConnection,
-        ctx: &Ctx,
-        _: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(ctx.is_admin)
-    }
-    fn check_delete_permission(
-        &self,
-        _: &mut MysqlConnection,
-        ctx: &Ctx,
-        _: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(ctx.is_admin)
-    }
     fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
         let id = item.get("id").and_then(Value::as_i64).unwrap_or(0);
-        let n = crate::engine::sql::count(
-            conn,
-            "SELECT COUNT(*) AS n FROM task WHERE job_template_id = ?",
-            &[Bind::Int(id)],
-        )?;
+        let n = app_models::dashboard::tasks_using_template(conn, id)?;
         if n > 0 {
             return Err(ApiError::unprocessable(format!(
                 "{n} tasks still use this template; change them first"
@@ -137,19 +111,9 @@ fn copy_template(
     for r in rows {
         let id = r.get("id").and_then(Value::as_i64).unwrap_or(0);
         let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];
-        execute(
-            conn,
-            "INSERT INTO job_template (project_id, name, version, images_id, host_aliases, `describe`, workdir, entrypoint, args, env, volume_mount, \
-             privileged, accounts, demo, expand, created_on, changed_on, created_by_fk, changed_by_fk) \
-             SELECT project_id, CONCAT(name, '-copy-', ?), version, images_id, host_aliases, `describe`, workdir, entrypoint, args, env, volume_mount, \
-             privileged, accounts, demo, expand, NOW(), NOW(), ?, ? FROM job_template WHERE id = ?",
-            &[
-                Bind::Text(suffix.into()),
-                Bind::Int(ctx.user_id as i64),
-                Bind::Int(ctx.user_id as i64),
-                Bind::Int(id),
-            ],
-        )?;
+        if let Ok(id) = i32::try_from(id) {
+            app_models::dashboard::copy_job_template(conn, id, suffix, ctx.user_id)?;
+        }
     }
     Ok("success".into())
 }
@@ -165,7 +129,7 @@ fn field(description: &str, extra: Value) -> Value {
 /// The template view.
 pub fn views() -> Vec<ModelView> {
     let mut v = ModelView::new(
-        "/job_template_modelview/api",
+        ids::JOB_TEMPLATE,
         "Job_Template_ModelView_Api",
         "job_template",
         "任务模板",
@@ -344,11 +308,15 @@ pub fn views() -> Vec<ModelView> {
         effects: None,
     }];
     v.hooks = Arc::new(JobTemplateHooks);
+    v.access = AccessRules {
+        add: Access::AdminRow,
+        ..AccessRules::rows(Access::AdminRow)
+    };
 
     // The original's second API on the same model and base (`Job_Template_fab_ModelView_Api`),
     // the one its menu opens: the same declaration with a shorter list and a longer show.
     let mut fab = v.clone();
-    fab.route_base = "/job_template_fab_modelview/api";
+    fab.id = ids::JOB_TEMPLATE_FAB;
     fab.api_name = "Job_Template_fab_ModelView_Api";
     fab.list_columns = cols(&["project", "name", "version", "creator", "modified"]);
     fab.show_columns = v.add_columns.clone();

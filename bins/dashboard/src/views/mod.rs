@@ -3,11 +3,12 @@
 
 use serde_json::json;
 
-use crate::app::AppState;
-use crate::engine::routes::configure_view;
+use crate::api::configure_view;
 use crate::engine::view::ModelView;
 use crate::routing::{Answer, Routes};
+use crate::state::AppState;
 
+pub mod ids;
 pub mod images;
 pub mod job_template;
 pub mod pipeline;
@@ -62,7 +63,7 @@ pub fn all_views(
 
 /// Registers the special routes first, then every view's generic routes.
 pub fn configure(r: &mut Routes<'_>, state: &AppState) {
-    r.tag("/userinfo/api");
+    r.tag(ids::USERINFO.0);
     for path in [
         "/userinfo/api/current/userinfo",
         "/userinfo/api/current/userinfo/",

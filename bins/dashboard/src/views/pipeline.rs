@@ -11,19 +11,23 @@ use app_core::k8s::ops;
 use diesel::mysql::MysqlConnection;
 use serde_json::{Map, Value, json};
 
+use super::ids;
 use super::properties::{CREATOR, MODIFIED};
-use crate::app::AppState;
+use crate::api::{blocking, delete_visible};
 use crate::auth::Ctx;
 use crate::cluster::Kube;
+use crate::engine::plan::select_visible;
 use crate::engine::resolve::Resolved;
-use crate::engine::response::ApiError;
-use crate::engine::routes::{blocking, delete_visible};
-use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
+use crate::engine::sql::{Bind, SqlFrag};
 use crate::engine::view::{
-    ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids, owns,
+    Access, AccessRules, ActionDef, ModelView, Property, Row, Verb, ViewHooks, cols, id_of, in_ids,
+    owns,
 };
+use crate::error::ApiError;
 use crate::queue::{Effect, Effects};
+use crate::reply::ok;
 use crate::routing::{Answer, Routes};
+use crate::state::AppState;
 use app_core::jobs::Cleanup;
 
 /// `(type IS NULL OR type IN ('', 'pipeline'))`: the original only showed NULL/'' and so
@@ -65,17 +69,7 @@ pub fn is_demo(row: &Row) -> bool {
 
 /// Task names of a pipeline.
 pub fn task_names(conn: &mut MysqlConnection, pipeline_id: i64) -> Result<Vec<String>, ApiError> {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        name: String,
-    }
-    let rows: Vec<N> = diesel::RunQueryDsl::load(
-        diesel::sql_query("SELECT name FROM task WHERE pipeline_id = ? ORDER BY id")
-            .bind::<diesel::sql_types::BigInt, _>(pipeline_id),
-        conn,
-    )?;
-    Ok(rows.into_iter().map(|n| n.name).collect())
+    Ok(app_models::dashboard::task_names(conn, pipeline_id)?)
 }
 
 /// Loads a pipeline the caller may see.
@@ -85,11 +79,8 @@ pub fn visible_pipeline(
     ctx: &Ctx,
     id: i64,
 ) -> Result<Row, ApiError> {
-    let idx = st
-        .view_index("/pipeline_modelview/api")
-        .ok_or_else(|| ApiError::internal("pipeline view missing"))?;
-    let rv = crate::engine::resolve::Resolved::new(&st.views[idx], &st.schema, &st.models)?;
-    crate::engine::routes::load_visible(conn, &rv, ctx, id)?.ok_or_else(ApiError::not_found)
+    let rv = st.resolved(ids::PIPELINE)?;
+    crate::engine::plan::load_visible(conn, &rv, ctx, id)?.ok_or_else(ApiError::not_found)
 }
 
 fn check_cron(values: &Row) -> Result<(), ApiError> {
@@ -178,12 +169,11 @@ impl ViewHooks for PipelineHooks {
         req: &mut Row,
     ) -> Result<(), ApiError> {
         if id_of(req.get("project")).is_none() {
-            let public = count(
-                conn,
-                "SELECT CAST(COALESCE(MIN(id), 0) AS SIGNED) AS n FROM project WHERE name = 'public' AND type = 'org'",
-                &[],
-            )?;
-            req.insert("project".into(), json!(public));
+            let public = app_models::dashboard::public_org_projects(conn)?;
+            req.insert(
+                "project".into(),
+                json!(public.first().copied().unwrap_or(0)),
+            );
         }
         check_member(ctx, id_of(req.get("project")))
     }
@@ -290,24 +280,6 @@ impl ViewHooks for PipelineHooks {
         Ok(())
     }
 
-    fn check_edit_permission(
-        &self,
-        _: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(owns(ctx, item))
-    }
-
-    fn check_delete_permission(
-        &self,
-        _: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(owns(ctx, item))
-    }
-
     fn has_delete_effects(&self) -> bool {
         true
     }
@@ -322,25 +294,9 @@ impl ViewHooks for PipelineHooks {
     }
 
     fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
-        let id = id_of(item.get("id")).unwrap_or(0);
-        execute(
-            conn,
-            "DELETE FROM task WHERE pipeline_id = ?",
-            &[Bind::Int(id)],
-        )?;
-        execute(
-            conn,
-            "DELETE FROM run WHERE pipeline_id = ?",
-            &[Bind::Int(id)],
-        )?;
-        execute(
-            conn,
-            "DELETE FROM workflow WHERE foreign_key = ? OR labels LIKE ?",
-            &[
-                Bind::Text(id.to_string()),
-                Bind::Text(format!("%\"pipeline-id\": \"{id}\"%")),
-            ],
-        )?;
+        if let Some(id) = id_of(item.get("id")).and_then(|i| i32::try_from(i).ok()) {
+            app_models::dashboard::delete_pipeline_children(conn, id)?;
+        }
         Ok(())
     }
 }
@@ -379,17 +335,7 @@ fn select_rows_expand(
     conn: &mut MysqlConnection,
     project_id: i64,
 ) -> Result<Option<String>, ApiError> {
-    #[derive(diesel::QueryableByName)]
-    struct E {
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        expand: Option<String>,
-    }
-    let rows: Vec<E> = diesel::RunQueryDsl::load(
-        diesel::sql_query("SELECT expand FROM project WHERE id = ?")
-            .bind::<diesel::sql_types::BigInt, _>(project_id),
-        conn,
-    )?;
-    Ok(rows.into_iter().next().and_then(|e| e.expand))
+    Ok(app_models::dashboard::project_expand(conn, project_id)?)
 }
 
 /// The editor sends each node's template args in `data.info.args`; they do not belong in `expand`.
@@ -428,80 +374,18 @@ fn pipeline_url(_: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<()
 
 /// Copies a pipeline with its tasks (schedule reset to `once`, `-<4hex>` name suffix).
 pub fn copy_pipeline(conn: &mut MysqlConnection, ctx: &Ctx, id: i64) -> Result<i64, ApiError> {
+    let id = i32::try_from(id).map_err(|_| ApiError::not_found())?;
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..4];
-    let user = Bind::Int(ctx.user_id as i64);
-    execute(
-        conn,
-        "INSERT INTO pipeline (name, `describe`, project_id, dag_json, namespace, global_env, schedule_type, cron_time, cronjob_start_time, pipeline_file, \
-         node_selector, image_pull_policy, parallelism, alert_status, alert_user, expand, depends_on_past, max_active_runs, expired_limit, parameter, \
-         priority, type, created_on, changed_on, created_by_fk, changed_by_fk) \
-         SELECT LEFT(CONCAT(LEFT(name, 49), '-', ?), 54), CONCAT(`describe`, '(copy)'), project_id, dag_json, namespace, global_env, 'once', cron_time, \
-         cronjob_start_time, '', node_selector, image_pull_policy, parallelism, alert_status, alert_user, expand, depends_on_past, max_active_runs, \
-         expired_limit, '{}', priority, '', NOW(), NOW(), ?, ? FROM pipeline WHERE id = ?",
-        &[
-            Bind::Text(suffix.into()),
-            user.clone(),
-            user.clone(),
-            Bind::Int(id),
-        ],
-    )?;
-    let new_id = i64::from(app_models::queries::last_insert_id(conn)?);
-    #[derive(diesel::QueryableByName)]
-    struct T {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        id: i32,
-    }
-    let old: Vec<T> = diesel::RunQueryDsl::load(
-        diesel::sql_query("SELECT id FROM task WHERE pipeline_id = ? ORDER BY id")
-            .bind::<diesel::sql_types::BigInt, _>(id),
-        conn,
-    )?;
-    let mut expand = count_text(conn, new_id)?;
-    for t in old {
-        execute(
-            conn,
-            "INSERT INTO task (name, label, job_template_id, pipeline_id, namespace, working_dir, command, overwrite_entrypoint, args, volume_mount, \
-             node_selector, resource_memory, resource_cpu, resource_gpu, resource_rdma, timeout, retry, outputs, monitoring, expand, `skip`, \
-             created_on, changed_on, created_by_fk, changed_by_fk) \
-             SELECT name, label, job_template_id, ?, namespace, working_dir, command, overwrite_entrypoint, args, volume_mount, node_selector, \
-             resource_memory, resource_cpu, resource_gpu, resource_rdma, timeout, retry, outputs, '{}', expand, `skip`, NOW(), NOW(), ?, ? FROM task WHERE id = ?",
-            &[
-                Bind::Int(new_id),
-                user.clone(),
-                user.clone(),
-                Bind::Int(t.id as i64),
-            ],
-        )?;
-        let nid = i64::from(app_models::queries::last_insert_id(conn)?);
+    let (new_id, tasks) = app_models::dashboard::copy_pipeline(conn, id, suffix, ctx.user_id)?;
+    let mut expand = app_models::dashboard::pipeline_expand(conn, new_id)?;
+    for (old, new) in tasks {
         // remap the editor's node and edge ids
         expand = expand
-            .replace(&format!("\"{}\"", t.id), &format!("\"{nid}\""))
-            .replace(&format!("-{}null", t.id), &format!("-{nid}null"));
+            .replace(&format!("\"{old}\""), &format!("\"{new}\""))
+            .replace(&format!("-{old}null"), &format!("-{new}null"));
     }
-    execute(
-        conn,
-        "UPDATE pipeline SET expand = ? WHERE id = ?",
-        &[Bind::Text(expand), Bind::Int(new_id)],
-    )?;
-    Ok(new_id)
-}
-
-fn count_text(conn: &mut MysqlConnection, id: i64) -> Result<String, ApiError> {
-    #[derive(diesel::QueryableByName)]
-    struct E {
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        expand: Option<String>,
-    }
-    let rows: Vec<E> = diesel::RunQueryDsl::load(
-        diesel::sql_query("SELECT expand FROM pipeline WHERE id = ?")
-            .bind::<diesel::sql_types::BigInt, _>(id),
-        conn,
-    )?;
-    Ok(rows
-        .into_iter()
-        .next()
-        .and_then(|e| e.expand)
-        .unwrap_or_else(|| "[]".into()))
+    app_models::dashboard::set_pipeline_layout(conn, new_id, &expand, None)?;
+    Ok(i64::from(new_id))
 }
 
 fn copy_action(
@@ -529,7 +413,7 @@ fn muldelete_action(
     let mut fail = Vec::new();
     for r in rows {
         let id = id_of(r.get("id")).unwrap_or(0);
-        if rv.view.hooks.check_delete_permission(conn, ctx, r)? {
+        if rv.view.access.get(Verb::Delete).allows(conn, ctx, r)? {
             delete_visible(conn, rv, ctx, r)?;
             ok.push(json!(id));
         } else {
@@ -547,7 +431,7 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
         namespaces: app_core::k8s::project::Namespaces::from_config(config),
     });
     let mut v = ModelView::new(
-        "/pipeline_modelview/api",
+        ids::PIPELINE,
         "Pipeline_ModelView_Api",
         "pipeline",
         "任务流",
@@ -672,11 +556,12 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
             effects: Some(muldelete_effects),
         },
     ];
-    v.related_views = vec!["/task_modelview/api"];
+    v.related_views = vec![ids::TASK];
     v.hooks = hooks.clone();
+    v.access = AccessRules::rows(Access::Owner);
 
     let mut home = v.clone();
-    home.route_base = "/pipeline_modelview/home/api";
+    home.id = ids::PIPELINE_HOME;
     home.api_name = "Pipeline_ModelView_Home_Api";
     home.base_permissions = vec!["can_list", "can_show"];
     home.actions = vec![];
@@ -692,33 +577,14 @@ pub async fn home_list(
 ) -> Result<HttpResponse, ApiError> {
     let mine = req.path().contains("/my/");
     let rows = blocking(&state, move |st, conn| {
-        let meta = st
-            .schema
-            .table("pipeline")
-            .ok_or_else(|| ApiError::unavailable("pipeline table missing"))?;
-        let mut w = vec![SqlFrag::new(PIPELINE_TYPE, vec![])];
-        if mine {
-            w.push(SqlFrag::new(
-                "t.`created_by_fk` = ?",
-                vec![Bind::Int(ctx.user_id as i64)],
-            ));
+        // through the pipeline view: its visibility (type, project membership) applies
+        let rv = st.resolved(ids::PIPELINE)?;
+        let extra = if mine {
+            SqlFrag::new("t.`created_by_fk` = ?", vec![Bind::Int(ctx.user_id as i64)])
         } else {
-            w.push(SqlFrag::new(
-                "t.`parameter` LIKE '%\"demo\"%\"true\"%'",
-                vec![],
-            ));
-        }
-        if !ctx.is_admin && !mine {
-            w.push(in_ids("t.`project_id`", &ctx.org_projects));
-        }
-        let w = SqlFrag::and(w);
-        let mut rows = select_rows(
-            conn,
-            meta,
-            &[],
-            &format!("WHERE {} ORDER BY t.`id` DESC LIMIT 1000", w.sql),
-            &w.binds,
-        )?;
+            SqlFrag::new("t.`parameter` LIKE '%\"demo\"%\"true\"%'", vec![])
+        };
+        let mut rows = select_visible(conn, &rv, &ctx, extra, "t.`id` DESC", 1000)?;
         if !mine {
             // the text match above only narrows: a demo is what pipeline::is_demo says
             rows.retain(is_demo);
@@ -726,7 +592,7 @@ pub async fn home_list(
         Ok(rows)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({"message": "success", "status": 0, "result": rows})))
+    Ok(ok(json!(rows)))
 }
 
 /// The compiled workflow of a pipeline, for a run or a dry run.
@@ -744,12 +610,7 @@ async fn compile_for(
                 "only the creator of the pipeline or an admin can run it",
             ));
         }
-        if count(
-            conn,
-            "SELECT COUNT(*) AS n FROM task WHERE pipeline_id = ?",
-            &[Bind::Int(id)],
-        )? == 0
-        {
+        if app_models::dashboard::task_count(conn, id)? == 0 {
             return Err(ApiError::bad_request(
                 "the pipeline has no tasks: add tasks in the editor first",
             ));
@@ -807,7 +668,7 @@ pub async fn run_pipeline(
         Ok(_) => 200,
         Err(e) => e.http.as_u16(),
     };
-    crate::engine::routes::log_event(
+    crate::api::log_event(
         &state,
         &ctx,
         &req,
@@ -830,7 +691,7 @@ pub async fn run_pipeline(
             .insert_header((header::LOCATION, link))
             .finish());
     }
-    Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": body})))
+    Ok(ok(body))
 }
 
 async fn run_pipeline_inner(
@@ -905,7 +766,9 @@ pub async fn copy_route(
         diesel::Connection::transaction(conn, |conn| copy_pipeline(conn, &ctx, id))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": {"id": new_id, "link": format!("/pipeline_modelview/api/web/{new_id}")}})))
+    Ok(ok(
+        json!({"id": new_id, "link": format!("/pipeline_modelview/api/web/{new_id}")}),
+    ))
 }
 
 /// `GET /pipeline_modelview/api/web/<id>`: the visual editor.
@@ -923,7 +786,7 @@ pub async fn editor(path: web::Path<i64>) -> HttpResponse {
 
 /// Registers the routes that are not generic.
 pub fn configure(r: &mut Routes<'_>) {
-    r.tag("/pipeline_modelview/api");
+    r.tag(ids::PIPELINE.0);
     for method in ["GET", "POST"] {
         r.add(method, "/pipeline_modelview/api/run_pipeline/{id}", "Compile and submit the pipeline as an Argo Workflow (replaces its previous manual run)", Answer::Envelope(json!({"type": "object"})), run_pipeline);
     }

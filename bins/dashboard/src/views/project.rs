@@ -1,7 +1,6 @@
 //! Projects: org groups (`/project_modelview/org/api`), job-template groups
 //! (`/project_modelview/job_template/api`), the generic view, and members.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use diesel::mysql::MysqlConnection;
@@ -10,14 +9,16 @@ use serde_json::{Map, Value, json};
 use app_core::k8s::project::{Namespaces, ProjectSettings};
 use app_core::k8s::volumes::VolumeKind;
 
+use super::ids;
 use super::properties::members_of;
 use crate::auth::Ctx;
 use crate::cluster::Kube;
-use crate::engine::response::ApiError;
-use crate::engine::sql::{Bind, SqlFrag, count, execute};
+use crate::engine::sql::{Bind, SqlFrag};
 use crate::engine::view::{
-    ClusterCheck, ExpandSpec, ModelView, Property, Row, ViewHooks, cols, id_of, in_ids,
+    Access, AccessRules, ClusterCheck, ExpandSpec, ModelView, Property, Row, ViewHooks, ViewId,
+    cols, id_of, in_ids,
 };
+use crate::error::ApiError;
 
 fn expand_of(row: &Row) -> Map<String, Value> {
     row.get("expand")
@@ -62,28 +63,7 @@ fn job_template_prop(
         .iter()
         .filter_map(|r| r.get("id").and_then(Value::as_i64))
         .collect();
-    let mut names: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    if !ids.is_empty() {
-        #[derive(diesel::QueryableByName)]
-        struct T {
-            #[diesel(sql_type = diesel::sql_types::Integer)]
-            project_id: i32,
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            name: String,
-        }
-        let marks = vec!["?"; ids.len()].join(",");
-        let mut q = diesel::sql_query(format!(
-            "SELECT project_id, name FROM job_template WHERE project_id IN ({marks}) ORDER BY id"
-        ))
-        .into_boxed();
-        for i in &ids {
-            q = q.bind::<diesel::sql_types::BigInt, _>(*i);
-        }
-        let found: Vec<T> = diesel::RunQueryDsl::load(q, conn)?;
-        for t in found {
-            names.entry(t.project_id as i64).or_default().push(t.name);
-        }
-    }
+    let names = app_models::dashboard::template_names_by_project(conn, &ids)?;
     for r in rows.iter_mut() {
         let id = r.get("id").and_then(Value::as_i64).unwrap_or(-1);
         r.insert(
@@ -124,11 +104,9 @@ pub fn is_project_creator(
     project_id: i64,
     user_id: i32,
 ) -> Result<bool, ApiError> {
-    Ok(count(
-        conn,
-        "SELECT COUNT(*) AS n FROM project_user WHERE project_id = ? AND user_id = ? AND role = 'creator'",
-        &[Bind::Int(project_id), Bind::Int(user_id as i64)],
-    )? > 0)
+    Ok(app_models::dashboard::is_project_creator(
+        conn, project_id, user_id,
+    )?)
 }
 
 /// Checks and normalises the `expand` JSON of a project.
@@ -323,68 +301,26 @@ impl ViewHooks for ProjectHooks {
     }
 
     fn post_add(&self, conn: &mut MysqlConnection, ctx: &Ctx, item: &Row) -> Result<(), ApiError> {
-        let id = item.get("id").and_then(Value::as_i64).unwrap_or(0);
+        let id = id_of(item.get("id"))
+            .and_then(|i| i32::try_from(i).ok())
+            .ok_or_else(ApiError::not_found)?;
         // the creator of a project administers it
-        execute(
-            conn,
-            "INSERT IGNORE INTO project_user (project_id, user_id, role, quota, org, expand, created_on, changed_on, created_by_fk, changed_by_fk) \
-             VALUES (?, ?, 'creator', '', '', '{}', NOW(), NOW(), ?, ?)",
-            &[
-                Bind::Int(id),
-                Bind::Int(ctx.user_id as i64),
-                Bind::Int(ctx.user_id as i64),
-                Bind::Int(ctx.user_id as i64),
-            ],
-        )?;
+        app_models::dashboard::add_member(conn, id, ctx.user_id, "creator", ctx.user_id)?;
         Ok(())
     }
 
-    fn check_edit_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        if ctx.is_admin {
-            return Ok(true);
-        }
-        let id = item.get("id").and_then(Value::as_i64).unwrap_or(0);
-        is_project_creator(conn, id, ctx.user_id)
-    }
-
-    fn check_delete_permission(
-        &self,
-        _: &mut MysqlConnection,
-        ctx: &Ctx,
-        _: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(ctx.is_admin)
-    }
-
     fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
-        let id = item.get("id").and_then(Value::as_i64).unwrap_or(0);
-        for (table, what) in [
-            ("pipeline", "pipelines"),
-            ("job_template", "job templates"),
-            ("images", "images"),
-            ("notebook", "notebooks"),
-        ] {
-            let n = count(
-                conn,
-                &format!("SELECT COUNT(*) AS n FROM `{table}` WHERE project_id = ?"),
-                &[Bind::Int(id)],
-            )?;
+        let id = id_of(item.get("id"))
+            .and_then(|i| i32::try_from(i).ok())
+            .ok_or_else(ApiError::not_found)?;
+        for (what, n) in app_models::dashboard::project_contents(conn, id)? {
             if n > 0 {
                 return Err(ApiError::unprocessable(format!(
                     "the project still has {n} {what}; delete or move them first"
                 )));
             }
         }
-        execute(
-            conn,
-            "DELETE FROM project_user WHERE project_id = ?",
-            &[Bind::Int(id)],
-        )?;
+        app_models::dashboard::remove_members(conn, id)?;
         Ok(())
     }
 
@@ -411,13 +347,13 @@ fn expand_field(kind: &str) -> Value {
 }
 
 fn project_base(
-    route_base: &'static str,
+    id: ViewId,
     api_name: &'static str,
     kind: &'static str,
     label: &'static str,
     hooks: ProjectHooks,
 ) -> ModelView {
-    let mut v = ModelView::new(route_base, api_name, "project", label);
+    let mut v = ModelView::new(id, api_name, "project", label);
     v.base_order = Some(("id", "desc"));
     v.order_columns = cols(&["id"]);
     v.add_columns = cols(&["name", "describe", "expand"]);
@@ -442,6 +378,12 @@ fn project_base(
     });
     v.fields.insert("expand", expand_field(kind));
     v.hooks = Arc::new(hooks);
+    // a project's creators edit it; only admins delete projects
+    v.access = AccessRules {
+        edit: Access::ProjectCreator { project: "id" },
+        delete: Access::AdminRow,
+        ..AccessRules::default()
+    };
     v
 }
 
@@ -454,7 +396,7 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
         namespaces: namespaces.clone(),
     };
     let mut tpl = project_base(
-        "/project_modelview/job_template/api",
+        ids::PROJECT_JOB_TEMPLATE,
         "Project_ModelView_job_template_Api",
         "job-template",
         "模板分组",
@@ -468,7 +410,7 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
     }];
 
     let mut org = project_base(
-        "/project_modelview/org/api",
+        ids::PROJECT_ORG,
         "Project_ModelView_org_Api",
         "org",
         "项目分组",
@@ -491,7 +433,7 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
             compute: org_prop,
         },
     ];
-    org.related_views = vec!["/project_user_modelview/api"];
+    org.related_views = vec![ids::PROJECT_USER];
     if let Some(f) = org.fields.get_mut("expand") {
         f["ui-type"] = json!("textArea");
     }
@@ -523,15 +465,11 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
         ("SERVICE_EXTERNAL_IP", "服务代理ip"),
     ]);
 
-    let mut generic = ModelView::new(
-        "/project_modelview/api",
-        "Project_ModelView_Api",
-        "project",
-        "",
-    );
+    let mut generic = ModelView::new(ids::PROJECT, "Project_ModelView_Api", "project", "");
     generic.plain_titles = true;
-    generic.related_views = vec!["/project_user_modelview/api"];
+    generic.related_views = vec![ids::PROJECT_USER];
     generic.hooks = Arc::new(hooks(""));
+    generic.access = tpl.access;
 
     vec![tpl, org, generic, members_view()]
 }
@@ -585,27 +523,6 @@ impl ViewHooks for ProjectUserHooks {
         }
         Ok(())
     }
-    fn check_edit_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(ctx.is_admin
-            || is_project_creator(
-                conn,
-                id_of(item.get("project_id")).unwrap_or(0),
-                ctx.user_id,
-            )?)
-    }
-    fn check_delete_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        self.check_edit_permission(conn, ctx, item)
-    }
 }
 
 fn org_choice(ctx: &Ctx) -> SqlFrag {
@@ -619,7 +536,7 @@ fn org_choice(ctx: &Ctx) -> SqlFrag {
 
 fn members_view() -> ModelView {
     let mut v = ModelView::new(
-        "/project_user_modelview/api",
+        ids::PROJECT_USER,
         "Project_User_ModelView_Api",
         "project_user",
         "组成员",
@@ -656,5 +573,8 @@ fn members_view() -> ModelView {
     );
     v.rel_choices.insert("project", org_choice);
     v.hooks = Arc::new(ProjectUserHooks);
+    v.access = AccessRules::rows(Access::ProjectCreator {
+        project: "project_id",
+    });
     v
 }

@@ -6,37 +6,15 @@ use diesel::mysql::MysqlConnection;
 use serde_json::{Value, json};
 
 use crate::auth::Ctx;
-use crate::engine::response::ApiError;
 use crate::engine::view::{Property, Row};
+use crate::error::ApiError;
 
 /// `id → username` of the given user ids.
 pub fn usernames(
     conn: &mut MysqlConnection,
     ids: &[i64],
 ) -> Result<BTreeMap<i64, String>, ApiError> {
-    if ids.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    #[derive(diesel::QueryableByName)]
-    struct U {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        id: i32,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        username: String,
-    }
-    let marks = vec!["?"; ids.len()].join(",");
-    let mut q = diesel::sql_query(format!(
-        "SELECT id, username FROM ab_user WHERE id IN ({marks})"
-    ))
-    .into_boxed();
-    for i in ids {
-        q = q.bind::<diesel::sql_types::BigInt, _>(*i);
-    }
-    let rows: Vec<U> = diesel::RunQueryDsl::load(q, conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|u| (u.id as i64, u.username))
-        .collect())
+    Ok(app_models::dashboard::usernames(conn, ids)?)
 }
 
 fn creator(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
@@ -105,36 +83,15 @@ pub const MODIFIED: Property = Property {
     compute: modified,
 };
 
-/// Rows of `project_user` joined with usernames: `(project_id, "user(role)")`.
+/// The members of each project as `user(role)`.
 pub fn members_of(
     conn: &mut MysqlConnection,
     project_ids: &[i64],
 ) -> Result<BTreeMap<i64, Vec<String>>, ApiError> {
-    let mut out: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    if project_ids.is_empty() {
-        return Ok(out);
-    }
-    #[derive(diesel::QueryableByName)]
-    struct M {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        project_id: i32,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        member: String,
-    }
-    let marks = vec!["?"; project_ids.len()].join(",");
-    let mut q = diesel::sql_query(format!(
-        "SELECT pu.project_id, CONCAT(u.username, '(', pu.role, ')') AS member FROM project_user pu \
-         JOIN ab_user u ON u.id = pu.user_id WHERE pu.project_id IN ({marks}) ORDER BY pu.id"
-    ))
-    .into_boxed();
-    for i in project_ids {
-        q = q.bind::<diesel::sql_types::BigInt, _>(*i);
-    }
-    let rows: Vec<M> = diesel::RunQueryDsl::load(q, conn)?;
-    for m in rows {
-        out.entry(m.project_id as i64).or_default().push(m.member);
-    }
-    Ok(out)
+    Ok(app_models::dashboard::members_by_project(
+        conn,
+        project_ids,
+    )?)
 }
 
 #[cfg(test)]

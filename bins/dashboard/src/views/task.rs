@@ -15,14 +15,17 @@ use app_core::k8s::{ops, project::ProjectSettings};
 use diesel::mysql::MysqlConnection;
 use serde_json::{Value, json};
 
+use super::ids;
 use super::pipeline::{is_demo, normalise_name, pipeline_error};
-use crate::app::AppState;
+use crate::api::blocking;
 use crate::auth::Ctx;
-use crate::engine::response::ApiError;
-use crate::engine::routes::blocking;
-use crate::engine::sql::{Bind, SqlFrag, execute, select_rows};
-use crate::engine::view::{ModelView, Row, ViewHooks, cols, id_of, in_ids, owns};
+use crate::engine::sql::{Bind, SqlFrag, select_rows};
+use crate::engine::view::{
+    Access, AccessRules, ModelView, Row, ViewHooks, cols, id_of, in_ids, owns,
+};
+use crate::error::ApiError;
 use crate::routing::{Answer, Routes};
+use crate::state::AppState;
 
 fn row_of(
     conn: &mut MysqlConnection,
@@ -226,14 +229,11 @@ fn add_to_layout(
         dag.entry(name.to_string())
             .or_insert(json!({"upstream": []}));
     }
-    execute(
+    app_models::dashboard::set_pipeline_layout(
         conn,
-        "UPDATE pipeline SET expand = ?, dag_json = ? WHERE id = ?",
-        &[
-            Bind::Text(pretty4(&expand)),
-            Bind::Text(pretty4(&Value::Object(dag))),
-            Bind::Int(pid),
-        ],
+        i32::try_from(pid).map_err(|_| ApiError::not_found())?,
+        &pretty4(&expand),
+        Some(&pretty4(&Value::Object(dag))),
     )?;
     Ok(())
 }
@@ -284,14 +284,11 @@ fn update_layout(
             }
         }
     }
-    execute(
+    app_models::dashboard::set_pipeline_layout(
         conn,
-        "UPDATE pipeline SET expand = ?, dag_json = ? WHERE id = ?",
-        &[
-            Bind::Text(pretty4(&expand)),
-            Bind::Text(dag),
-            Bind::Int(pid),
-        ],
+        i32::try_from(pid).map_err(|_| ApiError::not_found())?,
+        &pretty4(&expand),
+        Some(&dag),
     )?;
     Ok(())
 }
@@ -384,23 +381,6 @@ impl ViewHooks for TaskHooks {
         }
         Ok(())
     }
-    fn check_edit_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        let p = self.pipeline(conn, id_of(item.get("pipeline_id")))?;
-        Ok(owns(ctx, &p))
-    }
-    fn check_delete_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        self.check_edit_permission(conn, ctx, item)
-    }
     fn pre_delete(
         &self,
         conn: &mut MysqlConnection,
@@ -423,7 +403,7 @@ pub fn views(
     config: &app_core::Config,
     schema: Arc<crate::engine::meta::SchemaMeta>,
 ) -> Vec<ModelView> {
-    let mut v = ModelView::new("/task_modelview/api", "Task_ModelView_Api", "task", "任务");
+    let mut v = ModelView::new(ids::TASK, "Task_ModelView_Api", "task", "任务");
     v.order_columns = cols(&["id"]);
     v.base_order = Some(("id", "asc"));
     v.search_columns = cols(&["pipeline", "name", "label"]);
@@ -525,6 +505,11 @@ pub fn views(
             in_ids("t.`project_id`", &ctx.org_projects)
         }
     });
+    // a task is changed by whoever owns its pipeline
+    v.access = AccessRules::rows(Access::ParentOwner {
+        fk: "pipeline_id",
+        table: "pipeline",
+    });
     v.hooks = Arc::new(TaskHooks {
         schema,
         caps: ResourceCaps::from_config(config),
@@ -549,11 +534,8 @@ async fn plan_pod(
 ) -> Result<PodPlan, ApiError> {
     let c = ctx.clone();
     blocking(state, move |st, conn| {
-        let idx = st
-            .view_index("/task_modelview/api")
-            .ok_or_else(|| ApiError::internal("task view missing"))?;
-        let rv = crate::engine::resolve::Resolved::new(&st.views[idx], &st.schema, &st.models)?;
-        let task = crate::engine::routes::load_visible(conn, &rv, &c, task_id)?
+        let rv = st.resolved(ids::TASK)?;
+        let task = crate::engine::plan::load_visible(conn, &rv, &c, task_id)?
             .ok_or_else(ApiError::not_found)?;
         let pipeline_id = id_of(task.get("pipeline_id")).unwrap_or(0);
         let pipeline = super::pipeline::visible_pipeline(st, conn, &c, pipeline_id)?;
@@ -605,8 +587,8 @@ async fn plan_pod(
 }
 
 fn pod_reply(cluster: &str, namespace: &str, name: &str, page: &str) -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": {
-        "pod": name, "namespace": namespace, "cluster": cluster, "link": format!("/k8s/web/{page}/{cluster}/{namespace}/{name}")}}))
+    crate::reply::ok(json!({
+        "pod": name, "namespace": namespace, "cluster": cluster, "link": format!("/k8s/web/{page}/{cluster}/{namespace}/{name}")}))
 }
 
 async fn start_pod(
@@ -695,7 +677,7 @@ pub async fn clear_task(
         })
         .await?
         .map_err(|e| ApiError::unavailable(format!("cluster {}: {e}", plan.cluster)))?;
-    Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": {}})))
+    Ok(crate::reply::ok(json!({})))
 }
 
 /// `GET /task_modelview/api/log/<id>`: the log of the task's `run-…` pod.
@@ -713,9 +695,7 @@ pub async fn task_log(
         .await?
         .map_err(|e| ApiError::unavailable(format!("cluster {}: {e}", plan.cluster)))?;
     match log {
-        Some(text) => Ok(HttpResponse::Ok().json(
-            json!({"status": 0, "message": "success", "result": {"pod": plan.name, "log": text}}),
-        )),
+        Some(text) => Ok(crate::reply::ok(json!({"pod": plan.name, "log": text}))),
         None => Err(ApiError::new(
             actix_web::http::StatusCode::NOT_FOUND,
             format!("pod {} does not exist: run the task first", plan.name),
@@ -725,7 +705,7 @@ pub async fn task_log(
 
 /// Registers the task routes that are not generic.
 pub fn configure(r: &mut Routes<'_>) {
-    r.tag("/task_modelview/api");
+    r.tag(ids::TASK.0);
     for method in ["GET", "POST"] {
         r.add(
             method,

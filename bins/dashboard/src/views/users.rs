@@ -1,56 +1,25 @@
 //! Users (`/users/api`), roles (`/roles/api`), the user centre (`/userinfo/api`) and
 //! the audit log (`/log_modelview/api`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
 use diesel::mysql::MysqlConnection;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use super::ids;
+use crate::api::blocking;
 use crate::auth::Ctx;
 use crate::engine::resolve::Resolved;
-use crate::engine::response::ApiError;
-use crate::engine::routes::blocking;
-use crate::engine::sql::{Bind, SqlFrag, count, execute, select_rows};
-use crate::engine::view::{ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of};
+use crate::engine::sql::{Bind, SqlFrag};
+use crate::engine::view::{
+    Access, AccessRules, ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of,
+};
+use crate::error::ApiError;
+use crate::state::AppState;
 
-/// `owner id → texts` for the rows' ids in one query: `sql` selects `owner` (INT) and
-/// `text` with `{ids}` standing for the `IN` list, ordered as each owner's list reads.
-fn texts_by_owner(
-    conn: &mut MysqlConnection,
-    sql: &str,
-    rows: &[Row],
-) -> Result<BTreeMap<i64, Vec<String>>, ApiError> {
-    #[derive(diesel::QueryableByName)]
-    struct T {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        owner: i32,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        text: String,
-    }
-    let ids: BTreeSet<i64> = rows
-        .iter()
-        .filter_map(|r| r.get("id").and_then(Value::as_i64))
-        .collect();
-    let mut out: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let marks = vec!["?"; ids.len()].join(",");
-    let mut q = diesel::sql_query(sql.replace("{ids}", &marks)).into_boxed();
-    for i in &ids {
-        q = q.bind::<diesel::sql_types::BigInt, _>(*i);
-    }
-    let found: Vec<T> = diesel::RunQueryDsl::load(q, conn)?;
-    for t in found {
-        out.entry(t.owner as i64).or_default().push(t.text);
-    }
-    Ok(out)
-}
-
-/// The texts of row `r` from [`texts_by_owner`].
+/// The texts of row `r` in a map by row id.
 fn texts_of<'a>(by_owner: &'a BTreeMap<i64, Vec<String>>, r: &Row) -> &'a [String] {
     r.get("id")
         .and_then(Value::as_i64)
@@ -59,14 +28,15 @@ fn texts_of<'a>(by_owner: &'a BTreeMap<i64, Vec<String>>, r: &Row) -> &'a [Strin
         .unwrap_or(&[])
 }
 
+fn ids_of(rows: &[Row]) -> Vec<i64> {
+    rows.iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_i64))
+        .collect()
+}
+
 fn roles_html(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
     // the role names of each user in role-id order (as `app_models::queries::user_roles`)
-    let roles = texts_by_owner(
-        conn,
-        "SELECT ur.user_id AS owner, r.name AS text FROM ab_user_role ur \
-         JOIN ab_role r ON r.id = ur.role_id WHERE ur.user_id IN ({ids}) ORDER BY ur.user_id, r.id",
-        rows,
-    )?;
+    let roles = app_models::dashboard::roles_by_user(conn, &ids_of(rows))?;
     for r in rows.iter_mut() {
         let html = format!("[{}]", texts_of(&roles, r).join(", "));
         r.insert("roles_html".into(), json!(html));
@@ -75,13 +45,7 @@ fn roles_html(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(
 }
 
 fn permissions_html(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
-    let perms = texts_by_owner(
-        conn,
-        "SELECT pvr.role_id AS owner, CONCAT('[', p.name, ' on ', v.name, ']') AS text FROM ab_permission_view_role pvr \
-         JOIN ab_permission_view pv ON pv.id = pvr.permission_view_id JOIN ab_permission p ON p.id = pv.permission_id \
-         JOIN ab_view_menu v ON v.id = pv.view_menu_id WHERE pvr.role_id IN ({ids}) ORDER BY pvr.role_id, p.name, v.id",
-        rows,
-    )?;
+    let perms = app_models::dashboard::permissions_by_role(conn, &ids_of(rows))?;
     for r in rows.iter_mut() {
         let html = texts_of(&perms, r).join(",\n");
         r.insert("permissions_html".into(), json!(html));
@@ -141,35 +105,24 @@ fn check_username(values: &Row) -> Result<(), ApiError> {
 
 /// Gives a new user the Gamma role (if none) and membership of the `public` org.
 pub fn onboard_user(conn: &mut MysqlConnection, user_id: i64, by: i64) -> Result<(), ApiError> {
-    if count(
-        conn,
-        "SELECT COUNT(*) AS n FROM ab_user_role WHERE user_id = ?",
-        &[Bind::Int(user_id)],
-    )? == 0
+    let uid = i32::try_from(user_id).map_err(|_| ApiError::not_found())?;
+    let by = i32::try_from(by).map_err(|_| ApiError::not_found())?;
+    if app_models::dashboard::role_count(conn, uid)? == 0
+        && let Some(gamma) = app_models::dashboard::role_id(conn, "Gamma")?
     {
-        let gamma = count(
+        // a user is created rarely: the schema is asked here rather than kept
+        let numbered = app_models::queries::id_sequence_tables(conn)?.contains("ab_user_role");
+        crate::engine::write::link_row(
             conn,
-            "SELECT CAST(COALESCE(MIN(id), 0) AS SIGNED) AS n FROM ab_role WHERE name = 'Gamma'",
-            &[],
+            "ab_user_role",
+            numbered,
+            ("user_id", user_id),
+            ("role_id", i64::from(gamma)),
         )?;
-        if gamma > 0 {
-            // a user is created rarely: the schema is asked here rather than kept
-            let numbered = app_models::queries::id_sequence_tables(conn)?.contains("ab_user_role");
-            crate::engine::write::link_row(
-                conn,
-                "ab_user_role",
-                numbered,
-                ("user_id", user_id),
-                ("role_id", gamma),
-            )?;
-        }
     }
-    execute(
-        conn,
-        "INSERT IGNORE INTO project_user (project_id, user_id, role, quota, org, expand, created_on, changed_on, created_by_fk, changed_by_fk) \
-         SELECT id, ?, 'dev', '', '', '{}', NOW(), NOW(), ?, ? FROM project WHERE name = 'public' AND type = 'org'",
-        &[Bind::Int(user_id), Bind::Int(by), Bind::Int(by)],
-    )?;
+    for public in app_models::dashboard::public_org_projects(conn)? {
+        app_models::dashboard::add_member(conn, public, uid, "dev", by)?;
+    }
     Ok(())
 }
 
@@ -243,64 +196,22 @@ impl ViewHooks for UserHooks {
             ctx.user_id as i64,
         )
     }
-    fn check_edit_permission(
+    fn pre_delete(
         &self,
-        _: &mut MysqlConnection,
+        conn: &mut MysqlConnection,
         ctx: &Ctx,
         item: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(ctx.is_admin || item.get("id").and_then(Value::as_i64) == Some(ctx.user_id as i64))
-    }
-    fn check_delete_permission(
-        &self,
-        _: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(ctx.is_admin && item.get("id").and_then(Value::as_i64) != Some(ctx.user_id as i64))
-    }
-    fn pre_delete(&self, conn: &mut MysqlConnection, _: &Ctx, item: &Row) -> Result<(), ApiError> {
+    ) -> Result<(), ApiError> {
         let id = item.get("id").and_then(Value::as_i64).unwrap_or(0);
-        execute(
+        if id == ctx.user_id as i64 {
+            // nobody deletes their own account, admins included (the original's rule)
+            return Err(ApiError::no_permission("delete"));
+        }
+        app_models::dashboard::forget_user(
             conn,
-            "DELETE FROM project_user WHERE user_id = ?",
-            &[Bind::Int(id)],
-        )?;
-        execute(
-            conn,
-            "DELETE FROM favorite WHERE user_id = ?",
-            &[Bind::Int(id)],
+            i32::try_from(id).map_err(|_| ApiError::not_found())?,
         )?;
         Ok(())
-    }
-}
-
-/// Roles: readable by all, written by admins.
-pub struct AdminWrites;
-
-impl ViewHooks for AdminWrites {
-    fn pre_add_req(&self, _: &mut MysqlConnection, ctx: &Ctx, _: &mut Row) -> Result<(), ApiError> {
-        if ctx.is_admin {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden("only admins can do this"))
-        }
-    }
-    fn check_edit_permission(
-        &self,
-        _: &mut MysqlConnection,
-        ctx: &Ctx,
-        _: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(ctx.is_admin)
-    }
-    fn check_delete_permission(
-        &self,
-        _: &mut MysqlConnection,
-        ctx: &Ctx,
-        _: &Row,
-    ) -> Result<bool, ApiError> {
-        Ok(ctx.is_admin)
     }
 }
 
@@ -359,10 +270,9 @@ fn rotate_token_def() -> ActionDef {
 
 /// The user, role, user-centre and log views.
 pub fn views() -> Vec<ModelView> {
-    let mut users = ModelView::new("/users/api", "User_ModelView_Api", "ab_user", "用户");
+    let mut users = ModelView::new(ids::USERS, "User_ModelView_Api", "ab_user", "用户");
     users.base_permissions = vec!["can_list", "can_edit", "can_add", "can_show", "can_delete"];
     // the original has no delete at all; here admins may, others get its 403
-    users.admin_only = vec!["can_delete"];
     users.list_columns = cols(&["username", "nickname", "active", "roles_html", "org"]);
     users.show_columns = cols(&[
         "username",
@@ -390,9 +300,14 @@ pub fn views() -> Vec<ModelView> {
     }];
     users.fields.insert("password", json!({"type": "String", "default": "", "description": "留空则不修改密码", "choices": [], "widget": "BS3Password", "required": false, "validators": []}));
     users.hooks = Arc::new(UserHooks);
+    // users edit themselves; deleting is for admins (403 before lookup, as the original)
+    users.access = AccessRules {
+        delete: Access::Admin,
+        ..AccessRules::rows(Access::SelfUser)
+    };
     users.actions = vec![rotate_token_def()];
 
-    let mut roles = ModelView::new("/roles/api", "Role_ModelView_Api", "ab_role", "角色");
+    let mut roles = ModelView::new(ids::ROLES, "Role_ModelView_Api", "ab_role", "角色");
     roles.base_permissions = vec!["can_list", "can_edit", "can_add", "can_show"];
     roles.list_columns = cols(&["name", "permissions_html"]);
     roles.show_columns = cols(&["name", "permissions_html"]);
@@ -404,10 +319,14 @@ pub fn views() -> Vec<ModelView> {
         name: "permissions_html",
         compute: permissions_html,
     }];
-    roles.hooks = Arc::new(AdminWrites);
+    // roles: readable by all, written by admins
+    roles.access = AccessRules {
+        add: Access::AdminRow,
+        ..AccessRules::rows(Access::AdminRow)
+    };
 
     let mut info = ModelView::new(
-        "/userinfo/api",
+        ids::USERINFO,
         "UserInfo_ModelView_Api",
         "ab_user",
         "用户信息",
@@ -420,12 +339,16 @@ pub fn views() -> Vec<ModelView> {
     info.search_columns = cols(&["username"]);
     info.show_exclude_columns = vec!["password"];
     info.hooks = Arc::new(UserHooks);
+    info.access = AccessRules {
+        delete: Access::AdminRow,
+        ..AccessRules::rows(Access::SelfUser)
+    };
     info.actions = vec![rotate_token_def()];
 
-    let mut log = ModelView::new("/log_modelview/api", "LOG_ModelView_Api", "logs", "日志");
+    let mut log = ModelView::new(ids::LOG, "LOG_ModelView_Api", "logs", "日志");
     log.base_permissions = vec!["can_list", "can_show"];
     // the original shows log details to nobody (403); here to admins
-    log.admin_only = vec!["can_show"];
+    log.access.show = Access::Admin;
     log.list_columns = cols(&[
         "user",
         "action",
@@ -460,20 +383,16 @@ pub async fn current_userinfo(
 ) -> Result<HttpResponse, ApiError> {
     let body = blocking(&state, move |st, conn| {
         let secret = st.user_token(conn, &ctx)?;
-        let meta = st.schema.table("ab_user").ok_or_else(|| ApiError::unavailable("ab_user is missing"))?;
-        let u = select_rows(conn, meta, &[], "WHERE t.`id` = ?", &[Bind::Int(ctx.user_id as i64)])?.into_iter().next().ok_or_else(ApiError::not_found)?;
-        let rfc = |k: &str| -> Value {
-            u.get(k)
-                .and_then(Value::as_str)
-                .and_then(app_models::time::parse_time)
-                .map(|t| json!(t.and_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()))
+        let u = app_models::dashboard::user(conn, ctx.user_id)?.ok_or_else(ApiError::not_found)?;
+        let rfc = |t: Option<chrono::NaiveDateTime>| -> Value {
+            t.map(|t| json!(t.and_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()))
                 .unwrap_or(Value::Null)
         };
         Ok(json!({
-            "username": u.get("username"), "email": u.get("email"), "nickname": u.get("nickname"),
-            "roles": ctx.roles.join(","), "active": u.get("active"), "org": u.get("org"), "quota": u.get("quota"),
-            "secret": secret, "balance": u.get("balance"),
-            "created_on": rfc("created_on"), "changed_on": rfc("changed_on"), "wechat": u.get("wechat"),
+            "username": u.username, "email": u.email, "nickname": u.nickname,
+            "roles": ctx.roles.join(","), "active": u.active, "org": u.org, "quota": u.quota,
+            "secret": secret, "balance": u.balance,
+            "created_on": rfc(u.created_on), "changed_on": rfc(u.changed_on), "wechat": u.wechat,
         }))
     })
     .await?;
@@ -493,7 +412,7 @@ pub async fn rotate_own_token(
     })
     .await?;
     state.ctx_cache.clear();
-    Ok(crate::engine::response::ok(json!({"secret": secret})))
+    Ok(crate::reply::ok(json!({"secret": secret})))
 }
 
 /// `POST /userinfo/api/current/userinfo`: the caller edits nickname, email, org, password.
@@ -506,8 +425,7 @@ pub async fn update_userinfo(
         return Err(ApiError::bad_request("Request is not JSON"));
     };
     let msg = blocking(&state, move |_, conn| {
-        let mut sets: Vec<String> = Vec::new();
-        let mut binds = Vec::new();
+        let mut changes = app_models::dashboard::UserCentreChanges::default();
         for key in ["nickname", "email", "org", "wechat"] {
             if let Some(v) = req.get(key) {
                 let s = v.as_str().map(str::trim).unwrap_or("").to_string();
@@ -517,48 +435,33 @@ pub async fn update_userinfo(
                 if s.chars().count() > 200 {
                     return Err(ApiError::bad_request(format!("{key} is too long")));
                 }
-                sets.push(format!("`{key}` = ?"));
-                binds.push(Bind::Text(s));
+                let slot = match key {
+                    "nickname" => &mut changes.nickname,
+                    "email" => &mut changes.email,
+                    "org" => &mut changes.org,
+                    _ => &mut changes.wechat,
+                };
+                *slot = Some(s);
             }
         }
-        if let Some(Value::String(p)) = req.get("password")
-            && let Some(stored) = stored_password(p)?
-        {
-            sets.push("`password` = ?".into());
-            binds.push(Bind::Text(stored));
+        if let Some(Value::String(p)) = req.get("password") {
+            changes.password = stored_password(p)?;
         }
-        if let Some(Value::String(email)) = req.get("email")
-            && count(
-                conn,
-                "SELECT COUNT(*) AS n FROM ab_user WHERE email = ? AND id <> ?",
-                &[
-                    Bind::Text(email.trim().into()),
-                    Bind::Int(ctx.user_id as i64),
-                ],
-            )? > 0
+        if let Some(email) = &changes.email
+            && app_models::dashboard::email_taken(conn, email, ctx.user_id)?
         {
             return Ok(Err("用户名或邮箱已存在"));
         }
-        if sets.is_empty() {
+        if changes.is_empty() {
             return Ok(Ok(()));
         }
-        sets.push("changed_on = NOW()".into());
-        binds.push(Bind::Int(ctx.user_id as i64));
-        execute(
-            conn,
-            &format!("UPDATE ab_user SET {} WHERE id = ?", sets.join(", ")),
-            &binds,
-        )?;
+        app_models::dashboard::update_user_centre(conn, ctx.user_id, changes)?;
         Ok(Ok(()))
     })
     .await?;
     state.ctx_cache.clear();
     match msg {
-        Ok(()) => {
-            Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "修正完成", "result": {}})))
-        }
-        Err(m) => {
-            Ok(HttpResponse::BadRequest().json(json!({"status": 1, "message": m, "result": {}})))
-        }
+        Ok(()) => Ok(crate::reply::ok_with("修正完成", json!({}))),
+        Err(m) => Err(ApiError::bad_request(m)),
     }
 }

@@ -8,16 +8,17 @@ use app_core::k8s::ops;
 use diesel::mysql::MysqlConnection;
 use serde_json::{Value, json};
 
+use super::ids;
 use super::properties::usernames;
-use crate::app::AppState;
+use crate::api::blocking;
 use crate::auth::Ctx;
 use crate::cluster::Kube;
-use crate::engine::response::ApiError;
-use crate::engine::routes::blocking;
-use crate::engine::sql::{Bind, SqlFrag, execute, like_escape};
-use crate::engine::view::{ModelView, Property, Row, ViewHooks, cols};
+use crate::engine::sql::{Bind, SqlFrag, like_escape};
+use crate::engine::view::{Access, ModelView, Property, Row, ViewHooks, cols, id_of};
+use crate::error::ApiError;
 use crate::queue::{Effect, Effects};
 use crate::routing::{Answer, Routes};
+use crate::state::AppState;
 use app_core::jobs::StopRun;
 
 fn labels_of(row: &Row) -> serde_json::Map<String, Value> {
@@ -62,38 +63,33 @@ impl WorkflowHooks {
 
     /// Marks a workflow row without a run id `Deleted` (nothing on the cluster names it).
     fn mark_deleted(&self, conn: &mut MysqlConnection, row: &Row) -> Result<(), ApiError> {
-        let id = row.get("id").and_then(Value::as_i64).unwrap_or(0);
-        execute(
-            conn,
-            "UPDATE workflow SET status = 'Deleted', change_time = ? WHERE id = ?",
-            &[
-                Bind::Text(app_core::time_string_now(self.time_zone)),
-                Bind::Int(id),
-            ],
-        )?;
+        if let Some(id) = id_of(row.get("id")).and_then(|i| i32::try_from(i).ok()) {
+            app_models::dashboard::mark_workflow_deleted(
+                conn,
+                id,
+                &app_core::time_string_now(self.time_zone),
+            )?;
+        }
         Ok(())
     }
+}
 
-    fn may_stop(&self, conn: &mut MysqlConnection, ctx: &Ctx, row: &Row) -> Result<bool, ApiError> {
-        if ctx.is_admin
-            || row.get("username").and_then(Value::as_str) == Some(ctx.username.as_str())
-        {
-            return Ok(true);
-        }
-        let pipeline = labels_of(row)
-            .get("pipeline-id")
-            .and_then(|v| v.as_str().and_then(|s| s.parse::<i64>().ok()));
-        match pipeline {
-            Some(p) => {
-                let n = crate::engine::sql::count(
-                    conn,
-                    "SELECT COUNT(*) AS n FROM pipeline p JOIN project_user pu ON pu.project_id = p.project_id WHERE p.id = ? AND pu.user_id = ? AND pu.role = 'creator'",
-                    &[Bind::Int(p), Bind::Int(ctx.user_id as i64)],
-                )?;
-                Ok(n > 0)
-            }
-            None => Ok(false),
-        }
+/// Who may stop or delete a run: the user who ran it, or a creator of the project of
+/// its pipeline (admins pass every rule).
+fn may_stop(conn: &mut MysqlConnection, ctx: &Ctx, row: &Row) -> Result<bool, ApiError> {
+    if ctx.is_admin || row.get("username").and_then(Value::as_str) == Some(ctx.username.as_str()) {
+        return Ok(true);
+    }
+    let pipeline = labels_of(row)
+        .get("pipeline-id")
+        .and_then(|v| v.as_str().and_then(|s| s.parse::<i64>().ok()));
+    match pipeline {
+        Some(p) => Ok(app_models::dashboard::is_pipeline_project_creator(
+            conn,
+            p,
+            ctx.user_id,
+        )?),
+        None => Ok(false),
     }
 }
 
@@ -108,14 +104,6 @@ impl ViewHooks for WorkflowHooks {
                 ],
             )
         })
-    }
-    fn check_delete_permission(
-        &self,
-        conn: &mut MysqlConnection,
-        ctx: &Ctx,
-        item: &Row,
-    ) -> Result<bool, ApiError> {
-        self.may_stop(conn, ctx, item)
     }
     fn has_delete_effects(&self) -> bool {
         true
@@ -195,7 +183,7 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
         time_zone: config.schedule.time_zone,
     });
     let mut wf = ModelView::new(
-        "/workflow_modelview/api",
+        ids::WORKFLOW,
         "Workflow_ModelView_Api",
         "workflow",
         "运行实例",
@@ -256,9 +244,10 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
         },
     ];
     wf.hooks = hooks.clone();
+    wf.access.delete = Access::Rule("the user who ran it or a creator of its project", may_stop);
 
     let mut runs = ModelView::new(
-        "/runhistory_modelview/api",
+        ids::RUNHISTORY,
         "RunHistory_ModelView_Api",
         "run",
         "定时调度历史",
@@ -326,42 +315,23 @@ fn run_pipeline_url(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Re
 }
 
 fn run_creator(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
-    #[derive(diesel::QueryableByName)]
-    struct C {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        id: i32,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
-        created_by_fk: Option<i32>,
-    }
     let ids: Vec<i64> = rows
         .iter()
         .filter_map(|r| r.get("pipeline_id").and_then(Value::as_i64))
         .collect();
-    let mut by_pipeline = std::collections::BTreeMap::new();
-    if !ids.is_empty() {
-        let marks = vec!["?"; ids.len()].join(",");
-        let mut q = diesel::sql_query(format!(
-            "SELECT id, created_by_fk FROM pipeline WHERE id IN ({marks})"
-        ))
-        .into_boxed();
-        for i in &ids {
-            q = q.bind::<diesel::sql_types::BigInt, _>(*i);
-        }
-        let found: Vec<C> = diesel::RunQueryDsl::load(q, conn)?;
-        let users: Vec<i64> = found
-            .iter()
-            .filter_map(|c| c.created_by_fk.map(i64::from))
-            .collect();
-        let names = usernames(conn, &users)?;
-        for c in found {
-            by_pipeline.insert(
-                c.id as i64,
-                c.created_by_fk
-                    .and_then(|u| names.get(&(u as i64)).cloned())
+    let creators = app_models::dashboard::pipeline_creators(conn, &ids)?;
+    let users: Vec<i64> = creators.values().flatten().map(|u| i64::from(*u)).collect();
+    let names = usernames(conn, &users)?;
+    let by_pipeline: std::collections::BTreeMap<i64, String> = creators
+        .into_iter()
+        .map(|(p, u)| {
+            (
+                p,
+                u.and_then(|u| names.get(&i64::from(u)).cloned())
                     .unwrap_or_default(),
-            );
-        }
-    }
+            )
+        })
+        .collect();
     for r in rows.iter_mut() {
         let n = r
             .get("pipeline_id")
@@ -397,17 +367,14 @@ pub async fn stop_workflow(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let effect = blocking(&state, move |st, conn| {
-        let idx = st
-            .view_index("/workflow_modelview/api")
-            .ok_or_else(|| ApiError::internal("workflow view missing"))?;
-        let rv = crate::engine::resolve::Resolved::new(&st.views[idx], &st.schema, &st.models)?;
-        let row = crate::engine::routes::load_visible(conn, &rv, &ctx, id)?
+        let rv = st.resolved(ids::WORKFLOW)?;
+        let row = crate::engine::plan::load_visible(conn, &rv, &ctx, id)?
             .ok_or_else(ApiError::not_found)?;
         let hooks = WorkflowHooks {
             kube: st.kube.clone(),
             time_zone: st.config.schedule.time_zone,
         };
-        if !hooks.may_stop(conn, &ctx, &row)? {
+        if !ctx.is_admin && !may_stop(conn, &ctx, &row)? {
             return Err(ApiError::no_permission("stop"));
         }
         match hooks.stop_effect(&row) {
@@ -417,7 +384,7 @@ pub async fn stop_workflow(
     })
     .await?;
     state.queue.push(effect.into_iter().collect()).await?;
-    Ok(crate::engine::response::ok(json!({})))
+    Ok(crate::reply::ok(json!({})))
 }
 
 /// `GET /workflow_modelview/api/web/dag/<cluster>/<ns>/<name>`: the workflow as the cluster
@@ -431,12 +398,9 @@ pub async fn workflow_dag(
     let visible = {
         let (n2, ns2, c2) = (name.clone(), ns.clone(), ctx.clone());
         blocking(&state, move |st, conn| {
-            let idx = st
-                .view_index("/workflow_modelview/api")
-                .ok_or_else(|| ApiError::internal("workflow view missing"))?;
-            let rv = crate::engine::resolve::Resolved::new(&st.views[idx], &st.schema, &st.models)?;
+            let rv = st.resolved(ids::WORKFLOW)?;
             let w = SqlFrag::and(vec![
-                crate::engine::routes::base_where(&rv, &c2),
+                crate::engine::plan::visibility(&rv, &c2),
                 SqlFrag::new(
                     "t.`name` = ? AND t.`namespace` = ?",
                     vec![Bind::Text(n2), Bind::Text(ns2)],
@@ -476,8 +440,8 @@ pub async fn workflow_dag(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
-    Ok(HttpResponse::Ok().json(json!({"status": 0, "message": "success", "result": {
-        "name": name, "namespace": ns, "cluster": cluster, "phase": phase, "status": status, "labels": labels}})))
+    Ok(crate::reply::ok(json!({
+        "name": name, "namespace": ns, "cluster": cluster, "phase": phase, "status": status, "labels": labels})))
 }
 
 /// `GET /k8s/web/log/<cluster>/<ns>/<pod>[/<container>]`: a pod's log as text.
@@ -528,7 +492,7 @@ pub async fn pod_log_page(
 
 /// Registers the routes that are not generic.
 pub fn configure(r: &mut Routes<'_>) {
-    r.tag("/workflow_modelview/api");
+    r.tag(ids::WORKFLOW.0);
     r.add(
         "GET",
         "/workflow_modelview/api/stop/{id}",

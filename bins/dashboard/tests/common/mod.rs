@@ -8,7 +8,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test;
 use actix_web::web;
 use app_core::Config;
-use dashboard::app::AppState;
+use dashboard::state::AppState;
 use serde_json::Value;
 use testkit::TestDb;
 
@@ -50,7 +50,7 @@ impl TestApp {
                 .expect("seed");
         }
         let vars = test_vars(&db.url, extra);
-        let frontend = dashboard::frontend::Settings::from_lookup(&|k| vars.get(k).cloned())
+        let frontend = dashboard::settings::Settings::from_lookup(&|k| vars.get(k).cloned())
             .expect("front-end settings");
         // every app queues under its own prefix: nothing reaches a real worker
         let prefix = vars
@@ -58,7 +58,7 @@ impl TestApp {
             .cloned()
             .unwrap_or_else(testkit::fixtures::prefix);
         let state = web::Data::new(
-            AppState::build(db.pool(), config)
+            dashboard::app::build_state(db.pool(), config)
                 .expect("state")
                 .with_frontend(frontend)
                 .with_queue_prefix(&prefix),
