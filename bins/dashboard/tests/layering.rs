@@ -137,12 +137,22 @@ fn views_run_no_hand_written_statements() {
         let text = std::fs::read_to_string(&path).unwrap();
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
-            for stmt in ["\"SELECT ", "\"INSERT ", "\"UPDATE ", "\"DELETE ", "sql_query("] {
+            for stmt in [
+                "\"SELECT ",
+                "\"INSERT ",
+                "\"UPDATE ",
+                "\"DELETE ",
+                "sql_query(",
+            ] {
                 if code.contains(stmt) {
                     found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
                 }
             }
         }
     }
-    assert!(found.is_empty(), "statements in views:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "statements in views:\n{}",
+        found.join("\n")
+    );
 }
