@@ -11,6 +11,12 @@ use app_core::telemetry::init_tracing;
 
 use dashboard::{seed, server, views};
 
+/// mimalloc: the list path allocates many small JSON values per request, and glibc's
+/// malloc spent about a third of the CPU on them (see README, benchmarks). Built without
+/// transparent huge pages (`no_thp`): with them the resident set grew by half.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str =
     "usage: dashboard [migrate [--revert-all] | init | serve | keys rotate <session|token>]";
 

@@ -29,9 +29,48 @@ pub fn ok(result: Value) -> HttpResponse {
     envelope(StatusCode::OK, result, 0, "success", &[])
 }
 
-/// The body of an envelope: `{"result", "status", "message"}`.
+/// The envelope as it is written: serialised straight from its parts (no copy of the
+/// result into another JSON tree first).
+#[derive(serde::Serialize)]
+struct Envelope<'a, T: serde::Serialize> {
+    result: &'a T,
+    status: i64,
+    message: &'a str,
+}
+
+/// `{"result": result, "status": 0, "message": "success"}` for any serialisable result
+/// (a list page serialises its rows once, straight into the answer).
+pub fn ok_of<T: serde::Serialize>(result: &T) -> HttpResponse {
+    match serde_json::to_vec(&Envelope {
+        result,
+        status: 0,
+        message: "success",
+    }) {
+        Ok(bytes) => HttpResponse::Ok()
+            .insert_header(("api_flashes", "[]"))
+            .content_type("application/json")
+            .body(bytes),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot write the answer");
+            envelope(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({}),
+                1,
+                "cannot write the answer",
+                &[],
+            )
+        }
+    }
+}
+
+/// The body of an envelope: `{"result", "status", "message"}` (the result is moved in,
+/// not copied).
 pub fn body(result: Value, code: i64, message: &str) -> Value {
-    json!({"result": result, "status": code, "message": message})
+    let mut m = serde_json::Map::with_capacity(3);
+    m.insert("result".into(), result);
+    m.insert("status".into(), json!(code));
+    m.insert("message".into(), json!(message));
+    Value::Object(m)
 }
 
 /// A 200 answer builder with the envelope's headers, for answers that also set cookies:

@@ -428,3 +428,42 @@ async fn creator_scoped_rows_and_admin_only_views() {
     .await;
     assert_eq!(r.status, 403, "logs cannot be deleted");
 }
+
+#[actix_web::test]
+async fn a_member_removed_from_a_project_loses_access_at_once() {
+    // the caller's memberships are cached for a few seconds; a write through the
+    // dashboard that changes them must be seen by the very next request
+    let app = TestApp::new();
+    let mike = app.add_user("mike");
+    app.exec("INSERT INTO project (name, `describe`, type, expand, created_on, changed_on) VALUES ('team-p','P','org','{}',NOW(),NOW())");
+    let p = app.scalar("SELECT CAST(id AS SIGNED) AS n FROM project WHERE name='team-p'");
+    app.exec(&format!("INSERT INTO project_user (project_id,user_id,role,quota,org,expand) VALUES ({p},{mike},'dev','','','{{}}')"));
+    let row = app.scalar(&format!(
+        "SELECT CAST(id AS SIGNED) AS n FROM project_user WHERE project_id={p} AND user_id={mike}"
+    ));
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let list = || {
+        test::TestRequest::get()
+            .uri(&format!(
+                "/project_modelview/org/api/?{}",
+                form_data(&json!({"page": 0, "page_size": 100}))
+            ))
+            .insert_header(("Authorization", app.auth("mike")))
+    };
+    let show = || {
+        test::TestRequest::get()
+            .uri(&format!("/project_modelview/org/api/{p}"))
+            .insert_header(("Authorization", app.auth("mike")))
+    };
+    // mike sees P (and his memberships are now cached)
+    assert_eq!(ids(&send(&svc, list()).await.body), vec![p]);
+    assert_eq!(send(&svc, show()).await.status, 200);
+    // the admin removes him
+    let del = test::TestRequest::delete()
+        .uri(&format!("/project_user_modelview/api/{row}"))
+        .insert_header(("Authorization", app.auth("admin")));
+    assert_eq!(send(&svc, del).await.status, 200);
+    // the next requests, well within the cache's lifetime, no longer show P
+    assert_eq!(ids(&send(&svc, list()).await.body), Vec::<i64>::new());
+    assert_eq!(send(&svc, show()).await.status, 404);
+}

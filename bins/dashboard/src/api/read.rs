@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::mysql::MysqlConnection;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::auth::Ctx;
 use crate::engine::dump::{RelMode, enrich, project};
@@ -83,8 +83,15 @@ pub(super) async fn list(
         list_rows(st, conn, idx, &ctx, &args)
     })
     .await?;
-    let data: Vec<Value> = rows.into_iter().map(Value::Object).collect();
-    Ok(ok(json!({"data": data, "count": total})))
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        data: &'a [Row],
+        count: i64,
+    }
+    Ok(crate::reply::ok_of(&Page {
+        data: &rows,
+        count: total,
+    }))
 }
 
 pub(super) async fn show(

@@ -36,6 +36,17 @@ fn in_list(n: usize) -> String {
     vec!["?"; n].join(",")
 }
 
+/// The ids as binds of an `IN` list padded to a power of two with the last id repeated
+/// (the same rows): a handful of statement texts per relation instead of one per
+/// length, so the statements can stay prepared.
+fn padded(ids: &[i64]) -> Vec<Bind> {
+    let mut binds: Vec<Bind> = ids.iter().map(|i| Bind::Int(*i)).collect();
+    if let Some(last) = ids.last() {
+        binds.resize(ids.len().next_power_of_two(), Bind::Int(*last));
+    }
+    binds
+}
+
 /// The scalar columns of a related row that FAB's nested schema shows.
 fn nested_row(rv: &Resolved<'_>, table: &str, mut row: Row) -> Row {
     if let Some(m) = rv.model_of(table) {
@@ -67,8 +78,11 @@ pub fn load_by_ids(
         conn,
         meta,
         &[("__repr__", repr.to_string())],
-        &format!("WHERE t.`id` IN ({})", in_list(ids.len())),
-        &ids.iter().map(|i| Bind::Int(*i)).collect::<Vec<_>>(),
+        &format!(
+            "WHERE t.`id` IN ({})",
+            in_list(ids.len().next_power_of_two())
+        ),
+        &padded(ids),
     )?;
     Ok(rows
         .into_iter()
@@ -85,16 +99,39 @@ pub fn enrich(
     keys: &[String],
     mode: RelMode,
 ) -> Result<(), ApiError> {
+    // the targets of every many-to-one relation shown, each table loaded once for all
+    // its relations (`created_by` and `changed_by` are one query), each row prepared once
+    let mut targets: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    if mode != RelMode::Pk {
+        for key in keys {
+            if let ColumnRef::Relation(r) = rv.resolve(key)
+                && let RelationKind::ManyToOne { fk, target } = r.kind
+            {
+                targets.entry(target).or_default().extend(
+                    rows.iter()
+                        .filter_map(|row| row.get(fk).and_then(Value::as_i64)),
+                );
+            }
+        }
+    }
+    let mut loaded: BTreeMap<&str, BTreeMap<i64, (Value, Row)>> = BTreeMap::new();
+    for (target, ids) in targets {
+        let ids: Vec<i64> = ids.into_iter().collect();
+        let prepared = load_by_ids(conn, rv, target, &ids)?
+            .into_iter()
+            .map(|(id, mut r)| {
+                let repr = r.remove("__repr__").unwrap_or(Value::Null);
+                (id, (repr, nested_row(rv, target, r)))
+            })
+            .collect();
+        loaded.insert(target, prepared);
+    }
+    let none = BTreeMap::new();
     for key in keys {
         match rv.resolve(key) {
             ColumnRef::Relation(r) => match r.kind {
                 RelationKind::ManyToOne { fk, target } => {
-                    let ids = ids_of(rows, fk);
-                    let related = if mode == RelMode::Pk {
-                        BTreeMap::new()
-                    } else {
-                        load_by_ids(conn, rv, target, &ids)?
-                    };
+                    let related = loaded.get(target).unwrap_or(&none);
                     for row in rows.iter_mut() {
                         let id = row.get(fk).and_then(Value::as_i64);
                         let v = match (mode, id) {
@@ -102,14 +139,10 @@ pub fn enrich(
                             (RelMode::Pk, Some(id)) => json!(id),
                             (RelMode::Str, Some(id)) => related
                                 .get(&id)
-                                .and_then(|r| r.get("__repr__").cloned())
+                                .map(|(repr, _)| repr.clone())
                                 .unwrap_or(Value::Null),
                             (RelMode::Nested, Some(id)) => match related.get(&id) {
-                                Some(r) => {
-                                    let mut r = r.clone();
-                                    r.remove("__repr__");
-                                    Value::Object(nested_row(rv, target, r))
-                                }
+                                Some((_, r)) => Value::Object(r.clone()),
                                 None => Value::Null,
                             },
                         };
@@ -129,9 +162,9 @@ pub fn enrich(
                             &format!(
                                 "WHERE t.{} IN ({}) ORDER BY t.`id`",
                                 q(fk),
-                                in_list(ids.len())
+                                in_list(ids.len().next_power_of_two())
                             ),
-                            &ids.iter().map(|i| Bind::Int(*i)).collect::<Vec<_>>(),
+                            &padded(&ids),
                         )?;
                         for r in found {
                             if let Some(p) = r.get(fk).and_then(Value::as_i64) {
@@ -243,6 +276,22 @@ pub fn project(rv: &Resolved<'_>, row: &Row, keys: &[String]) -> Row {
     }
     let pk = rv.pk();
     out.insert(pk.to_string(), row.get(pk).cloned().unwrap_or(Value::Null));
+    out
+}
+
+/// [`project`] of a row that is not needed afterwards: its values are moved, not copied.
+pub fn project_owned(rv: &Resolved<'_>, mut row: Row, keys: &[String]) -> Row {
+    let pk = rv.pk();
+    let pk_value = row.get(pk).cloned().unwrap_or(Value::Null);
+    let mut out = Map::with_capacity(keys.len() + 1);
+    for k in keys {
+        if rv.model.secret_columns.contains(&k.as_str()) || out.contains_key(k) {
+            continue;
+        }
+        let v = row.get_mut(k).map(Value::take).unwrap_or(Value::Null);
+        out.insert(k.clone(), v);
+    }
+    out.insert(pk.to_string(), pk_value);
     out
 }
 

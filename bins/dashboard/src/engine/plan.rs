@@ -5,7 +5,7 @@
 use diesel::mysql::MysqlConnection;
 use serde_json::{Map, Value};
 
-use super::dump::{RelMode, enrich, project};
+use super::dump::{RelMode, enrich, project_owned};
 use super::query::{filter_sql, order_sql, parse_list_request};
 use super::resolve::Resolved;
 use super::sql::{Bind, SqlFrag, count, select_rows};
@@ -62,6 +62,9 @@ pub fn select_visible(
         &binds,
     )?)
 }
+
+/// The key of the total in the first row of a page.
+const TOTAL: &str = "__total";
 
 /// A validated list request, ready to run.
 #[derive(Debug, Clone)]
@@ -122,22 +125,43 @@ impl ListPlan {
         rv: &Resolved<'_>,
         ctx: &Ctx,
     ) -> Result<(Vec<Row>, i64), ApiError> {
-        let total = count(
-            conn,
-            &format!(
-                "SELECT COUNT(*) AS n FROM `{}` t WHERE {}",
-                rv.view.table, self.filter.sql
-            ),
-            &self.filter.binds,
-        )?;
+        // the page and the total in one statement: the count is an uncorrelated
+        // subquery, evaluated once (its binds come first, as its text does)
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM `{}` t WHERE {}",
+            rv.view.table, self.filter.sql
+        );
         let mut binds = self.filter.binds.clone();
+        binds.extend(self.filter.binds.iter().cloned());
         binds.push(Bind::Int(self.limit));
         binds.push(Bind::Int(self.offset));
         let tail = format!("WHERE {}{} LIMIT ? OFFSET ?", self.filter.sql, self.order);
-        let mut rows = select_rows(conn, rv.table, &[], &tail, &binds)?;
+        let mut rows = select_rows(
+            conn,
+            rv.table,
+            &[(TOTAL, format!("({count_sql})"))],
+            &tail,
+            &binds,
+        )?;
+        let total = match rows
+            .first()
+            .and_then(|r| r.get(TOTAL))
+            .and_then(Value::as_i64)
+        {
+            Some(n) => n,
+            // an empty page (past the end) still answers the total
+            None if self.offset > 0 => count(
+                conn,
+                &count_sql.replacen("COUNT(*)", "COUNT(*) AS n", 1),
+                &self.filter.binds,
+            )?,
+            None => 0,
+        };
         enrich(conn, rv, ctx, &mut rows, &self.keys, self.relations)?;
         Ok((
-            rows.iter().map(|r| project(rv, r, &self.keys)).collect(),
+            rows.into_iter()
+                .map(|r| project_owned(rv, r, &self.keys))
+                .collect(),
             total,
         ))
     }

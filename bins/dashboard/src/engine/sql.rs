@@ -70,6 +70,122 @@ fn bind_all<'a>(
     query
 }
 
+/// How many different read statements one process keeps prepared on each connection
+/// (MariaDB's `max_prepared_stmt_count` is 16,382 for the whole server by default).
+const MAX_CACHED_STATEMENTS: usize = 256;
+
+/// Whether the statement `sql` may stay prepared on its connection: the first
+/// [`MAX_CACHED_STATEMENTS`] different texts a process reads with may; others are
+/// prepared, run and closed each time (user-built filters cannot grow the cache).
+fn cacheable(sql: &str) -> bool {
+    use std::collections::HashSet;
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::{LazyLock, Mutex};
+    static KNOWN: LazyLock<(RandomState, Mutex<HashSet<u64>>)> =
+        LazyLock::new(|| (RandomState::new(), Mutex::new(HashSet::new())));
+    let h = KNOWN.0.hash_one(sql);
+    let Ok(mut known) = KNOWN.1.lock() else {
+        return false;
+    };
+    if known.contains(&h) {
+        return true;
+    }
+    if known.len() < MAX_CACHED_STATEMENTS {
+        known.insert(h);
+        return true;
+    }
+    false
+}
+
+/// A read statement with bound values that the connection may keep prepared (diesel's
+/// `sql_query` is prepared, run and closed every time: two round trips and a parse on
+/// the server per query). Texts come from the engine; see [`cacheable`] for the bound.
+struct Prepared<'a> {
+    sql: &'a str,
+    binds: &'a [Bind],
+    cache: bool,
+}
+
+impl diesel::query_builder::QueryFragment<Mysql> for Prepared<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, Mysql>,
+    ) -> QueryResult<()> {
+        if !self.cache {
+            out.unsafe_to_cache_prepared();
+        }
+        // diesel writes each placeholder itself: the text goes in between
+        let pieces = placeholder_split(self.sql);
+        if pieces.len() != self.binds.len() + 1 {
+            return Err(diesel::result::Error::QueryBuilderError(
+                format!(
+                    "{} placeholders for {} values",
+                    pieces.len() - 1,
+                    self.binds.len()
+                )
+                .into(),
+            ));
+        }
+        out.push_sql(pieces[0]);
+        for (b, piece) in self.binds.iter().zip(&pieces[1..]) {
+            match b {
+                Bind::Int(i) => out.push_bind_param::<BigInt, _>(i)?,
+                Bind::Float(f) => out.push_bind_param::<Double, _>(f)?,
+                Bind::Bool(v) => out.push_bind_param::<Bool, _>(v)?,
+                Bind::Text(s) => out.push_bind_param::<Text, _>(s)?,
+                Bind::Null => out.push_bind_param::<Nullable<Text>, _>(&None::<String>)?,
+            }
+            out.push_sql(piece);
+        }
+        Ok(())
+    }
+}
+
+/// `sql` cut at each `?` placeholder (not inside a quoted string or identifier).
+fn placeholder_split(sql: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut quote: Option<u8> = None;
+    let mut start = 0;
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match quote {
+            Some(q) if c == b'\\' && q != b'`' => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'\'' || c == b'"' || c == b'`' => quote = Some(c),
+            None if c == b'?' => {
+                pieces.push(&sql[start..i]);
+                start = i + 1;
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    pieces.push(&sql[start..]);
+    pieces
+}
+
+impl diesel::query_builder::QueryId for Prepared<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Prepared<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<MysqlConnection> for Prepared<'_> {}
+
+fn read<'a>(sql: &'a str, binds: &'a [Bind]) -> Prepared<'a> {
+    Prepared {
+        sql,
+        binds,
+        cache: cacheable(sql),
+    }
+}
+
 #[derive(QueryableByName)]
 struct JsonRow {
     #[diesel(sql_type = Nullable<Text>)]
@@ -89,7 +205,7 @@ pub fn execute(conn: &mut MysqlConnection, sql: &str, binds: &[Bind]) -> QueryRe
 
 /// Runs `SELECT COUNT(*) AS n ...`.
 pub fn count(conn: &mut MysqlConnection, sql: &str, binds: &[Bind]) -> QueryResult<i64> {
-    let rows: Vec<CountRow> = bind_all(diesel::sql_query(sql).into_boxed(), binds).load(conn)?;
+    let rows: Vec<CountRow> = read(sql, binds).load(conn)?;
     Ok(rows.first().map(|r| r.n).unwrap_or(0))
 }
 
@@ -130,7 +246,7 @@ pub fn select_rows(
         expr.push(')');
     }
     let sql = format!("SELECT {expr} AS j FROM {} t {tail}", q(&table.name));
-    let rows: Vec<JsonRow> = bind_all(diesel::sql_query(sql).into_boxed(), binds).load(conn)?;
+    let rows: Vec<JsonRow> = read(&sql, binds).load(conn)?;
     Ok(rows
         .into_iter()
         .filter_map(|r| r.j)
@@ -155,3 +271,21 @@ fn fix_types(table: &TableMeta, mut row: Map<String, Value>) -> Map<String, Valu
 }
 
 pub use app_models::queries::like_escape;
+
+#[cfg(test)]
+mod tests {
+    use super::placeholder_split;
+
+    #[test]
+    fn placeholders_outside_quotes_only() {
+        assert_eq!(
+            placeholder_split("SELECT a FROM t WHERE x = ? AND y IN (?,?)"),
+            vec!["SELECT a FROM t WHERE x = ", " AND y IN (", ",", ")"]
+        );
+        assert_eq!(
+            placeholder_split("SELECT '?', `a?`, \"b?\", 'it\\'s ?' FROM t WHERE c = ?"),
+            vec!["SELECT '?', `a?`, \"b?\", 'it\\'s ?' FROM t WHERE c = ", ""]
+        );
+        assert_eq!(placeholder_split("SELECT 1"), vec!["SELECT 1"]);
+    }
+}
