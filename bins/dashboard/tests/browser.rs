@@ -7,6 +7,9 @@
 //! page and every page of `/myapp/menu`, one create → edit → delete cycle through the form
 //! dialogs, and the pipeline editor. Screenshots of failures: `target/browser-failures/`.
 //!
+//! The same run on a database created by the original's own migrations (its recorded DDL,
+//! `ab_*` ids from SEQUENCE objects), adopted by `dashboard init`.
+//!
 //! Needs: `chromium` (or `CHROMIUM`), `node`, `npm ci` in `tests/browser/`, and the front
 //! end in `<repo>/../shared/frontend/{bundle,static}` (or `FRONTEND_BUNDLE` /
 //! `FRONTEND_STATIC`). Without them the test is skipped with the reason printed, unless `CI`
@@ -16,6 +19,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use testkit::TestDb;
 use testkit::fake_kube::{FakeKube, FakeKubeOptions};
@@ -90,17 +95,37 @@ fn needs() -> Result<Needs, String> {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_original_front_end_works_in_chromium() {
-    let needs = match needs() {
-        Ok(n) => n,
+fn needs_or_skip() -> Option<Needs> {
+    match needs() {
+        Ok(n) => Some(n),
         Err(why) if std::env::var_os("CI").is_some() => panic!("browser test cannot run: {why}"),
         Err(why) => {
             eprintln!("skipped: {why}");
-            return;
+            None
         }
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_front_end_works_in_chromium() {
+    let Some(needs) = needs_or_skip() else { return };
+    run_in_chromium(needs, TestDb::empty(), "fresh").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_original_front_end_works_on_an_adopted_database_of_the_original() {
+    let Some(needs) = needs_or_skip() else { return };
     let db = TestDb::empty();
+    common::load_original_ddl(&mut db.conn());
+    run_in_chromium(needs, db, "adopted").await;
+}
+
+/// `dashboard init` (migrations and seed) on `db`, `dashboard serve`, and `run.mjs`
+/// against it; screenshots of failures in `target/browser-failures/<label>`.
+async fn run_in_chromium(needs: Needs, db: TestDb, label: &str) {
+    // one browser at a time: two would race for the two cores and their timeouts
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
     let kube = FakeKube::start(FakeKubeOptions::simulated()).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
@@ -145,7 +170,8 @@ async fn the_original_front_end_works_in_chromium() {
     let shots = profile_dir()
         .parent()
         .map(|target| target.join("browser-failures"))
-        .unwrap_or_else(|| PathBuf::from("browser-failures"));
+        .unwrap_or_else(|| PathBuf::from("browser-failures"))
+        .join(label);
     let _ = std::fs::remove_dir_all(&shots);
     let script_dir = needs.script_dir.clone();
     let node = needs.node.clone();

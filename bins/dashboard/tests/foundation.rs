@@ -289,21 +289,7 @@ async fn a_database_of_the_original_with_sequences_is_adopted() {
     use serde_json::json;
     let db = TestDb::empty();
     let mut conn = db.conn();
-    let ddl = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/reference/original/original-db-ddl.sql"
-    ))
-    .unwrap();
-    let ddl: String = ddl
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    for stmt in ddl.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
-        diesel::sql_query(stmt)
-            .execute(&mut conn)
-            .unwrap_or_else(|e| panic!("{stmt}: {e}"));
-    }
+    common::load_original_ddl(&mut conn);
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]

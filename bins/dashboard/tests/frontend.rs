@@ -229,6 +229,19 @@ async fn static_files_are_public_and_the_fallback_logo_exists() {
     assert_eq!(r.header("content-type").unwrap(), "image/svg+xml");
     // anything else is a 404, and nothing outside the directory is reachable
     assert_eq!(send(&svc, get("/static/nope.js")).await.status, 404);
+    // without the pipeline editor, its page says how to get it
+    let r = send(
+        &svc,
+        get("/static/appbuilder/vison/index.html?pipeline_id=1"),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    let page = r.body.as_str().unwrap();
+    assert!(
+        page.contains("install/local/frontend.sh") && page.contains("/docs"),
+        "{page}"
+    );
     let r = send(&svc, get("/static/../../../../etc/passwd")).await;
     assert_ne!(r.status, 200);
     assert!(!r.body.to_string().contains("root:"));
@@ -317,6 +330,10 @@ async fn the_front_end_is_fetched_or_explained() {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    // the "download" has no myapp/vision: the editor is not built, which is said, and
+    // the rest is served
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("the pipeline editor is not built"), "{said}");
     let bundle = std::path::PathBuf::from(&vars["FRONTEND_DIR"]);
     let index = std::fs::read_to_string(bundle.join("index.html")).unwrap();
     assert!(
@@ -347,9 +364,11 @@ async fn the_front_end_is_fetched_or_explained() {
     )
     .await;
     assert_eq!(r.status, 200);
-    // a second run uses the cache
+    // a second run uses the cache (and does not retry the editor's failed build unasked)
     let out = run("http://127.0.0.1:9".into());
     assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("the pipeline editor is not built"), "{said}");
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

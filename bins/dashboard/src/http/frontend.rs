@@ -185,6 +185,19 @@ const FALLBACK_LOGO: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1
 <path d=\"M32 32v26L8 45V19z\" fill=\"#0d4fb8\"/></svg>";
 const FALLBACK_LOGO_PATH: &str = "appbuilder/vison/logo.png";
 
+/// The pipeline DAG editor's page, when `STATIC_DIR` has no editor: a page that says how
+/// to get it instead of a bare 404 inside the pipeline list's new tab.
+const EDITOR_PAGE: &str = "appbuilder/vison/index.html";
+const EDITOR_MISSING: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Pipeline editor not installed</title></head><body style=\"font-family:sans-serif;max-width:44em;margin:3em auto\">\
+<h1>The pipeline editor is not installed</h1>\
+<p>The DAG editor of cube-studio is built from the original's <code>myapp/vision</code> source \
+with npm. <code>bash install/local/frontend.sh</code> builds it when Node.js and npm are \
+installed (<code>FRONTEND_EDITOR=1</code> retries a failed build); or put a build under \
+<code>STATIC_DIR</code> as <code>appbuilder/vison/</code>.</p>\
+<p>Pipelines can still be edited through the API: <a href=\"/docs\">/docs</a>; \
+back to <a href=\"/frontend/train/train_task/pipeline\">the pipelines</a>.</p></body></html>";
+
 /// `/static/<path>`: the files of `STATIC_DIR`, as the original serves `myapp/static`
 /// (public, no login), plus the fallback logo when the directory has none.
 async fn static_file(
@@ -220,7 +233,13 @@ async fn serve_static(
                 .into_response(req));
         }
     }
-    if rel.trim_start_matches('/') == FALLBACK_LOGO_PATH {
+    let rel = rel.trim_start_matches('/');
+    if rel == EDITOR_PAGE {
+        return Ok(HttpResponse::NotFound()
+            .content_type("text/html; charset=utf-8")
+            .body(EDITOR_MISSING));
+    }
+    if rel == FALLBACK_LOGO_PATH {
         return Ok(HttpResponse::Ok()
             .content_type("image/svg+xml")
             .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))

@@ -182,3 +182,25 @@ where
 pub fn form_data(v: &Value) -> String {
     format!("form_data={}", urlencoding::encode(&v.to_string()))
 }
+
+/// Creates in `conn`'s (empty) database the schema the original's own migrations create
+/// on MariaDB: its recorded DDL (`tests/reference/original/original-db-ddl.sql`), with the
+/// SEQUENCE objects the `ab_*` tables take their ids from.
+pub fn load_original_ddl(conn: &mut diesel::MysqlConnection) {
+    use diesel::RunQueryDsl;
+    let ddl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/original/original-db-ddl.sql"
+    ))
+    .unwrap();
+    let ddl: String = ddl
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for stmt in ddl.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        diesel::sql_query(stmt)
+            .execute(conn)
+            .unwrap_or_else(|e| panic!("{stmt}: {e}"));
+    }
+}
