@@ -288,9 +288,21 @@ async fn main() {
         .get("watch_lag_seconds_count", &[("cluster", "dev")])
         .max(1.0);
     let max = m.get("watch_lag_seconds_max", &[]);
+    // the p99: the upper bound of the first bucket holding 99 % of the events
+    let p99 = watch::workflows::LAG_BUCKETS
+        .iter()
+        .find(|(le, _)| {
+            m.get(
+                "watch_lag_seconds_bucket",
+                &[("cluster", "dev"), ("le", le)],
+            ) >= 0.99 * count
+        })
+        .map(|(_, bound)| *bound)
+        .unwrap_or(f64::INFINITY);
     println!(
-        "watch_lag: mean {:.1} ms, max {:.1} ms at {achieved:.0} events/s ({sent} events, paced at 80 % of the burst rate)",
+        "watch_lag: mean {:.1} ms, p99 <= {:.0} ms, max {:.1} ms at {achieved:.0} events/s ({sent} events, paced at 80 % of the burst rate)",
         sum / count * 1000.0,
+        p99 * 1000.0,
         max * 1000.0
     );
     w.stop().await;

@@ -84,6 +84,37 @@ pub async fn apply(
     else {
         return Ok(Outcome::Ignored);
     };
+    after_rows(state, cluster, snap, &applied).await?;
+    Ok(Outcome::Applied(Box::new(applied)))
+}
+
+/// The rows of several snapshots (in order; the same workflow may come more than once)
+/// in one transaction: one commit for all of them. `None` for a snapshot that is not a
+/// cube-studio workflow. Nothing is written when any of them fails; each snapshot's
+/// [`after_rows`] is the caller's, after this returns.
+pub async fn apply_rows(
+    state: &Arc<WatchState>,
+    cluster: &str,
+    snaps: &[Arc<WorkflowSnapshot>],
+) -> Result<Vec<Option<Applied>>, ApplyError> {
+    let tz = state.config.schedule.time_zone;
+    let now = app_core::time_string_now(tz);
+    let (c, s) = (cluster.to_string(), snaps.to_vec());
+    db(state, move |conn| {
+        store::apply_workflows(conn, &c, &s, tz, &now)
+    })
+    .await
+}
+
+/// What follows the rows of an applied snapshot: the status log line, the notifications,
+/// the usage samples of a succeeded workflow (each claimed once, so repeating it after a
+/// transient failure sends nothing twice).
+pub async fn after_rows(
+    state: &Arc<WatchState>,
+    cluster: &str,
+    snap: &WorkflowSnapshot,
+    applied: &Applied,
+) -> Result<(), ApplyError> {
     if applied.old_status.as_deref() != Some(snap.status.as_str()) {
         tracing::info!(
             %cluster,
@@ -96,11 +127,11 @@ pub async fn apply(
             "workflow status"
         );
     }
-    notify_status(state, cluster, snap, &applied).await?;
+    notify_status(state, cluster, snap, applied).await?;
     if snap.status == "Succeeded" {
-        on_success(state, cluster, snap, &applied).await?;
+        on_success(state, cluster, snap, applied).await?;
     }
-    Ok(Outcome::Applied(Box::new(applied)))
+    Ok(())
 }
 
 /// Sends `n` unless `key` was claimed: Redis failures are transient (the event is tried

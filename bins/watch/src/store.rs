@@ -106,6 +106,26 @@ pub fn apply_workflow(
     conn.transaction(|conn| apply_in_transaction(conn, cluster, snap, pid, tz, now))
 }
 
+/// [`apply_workflow`] for several snapshots, in order, in one transaction (one commit):
+/// what one event would do, for each. All or nothing.
+pub fn apply_workflows(
+    conn: &mut MysqlConnection,
+    cluster: &str,
+    snaps: &[std::sync::Arc<WorkflowSnapshot>],
+    tz: Tz,
+    now: &str,
+) -> QueryResult<Vec<Option<Applied>>> {
+    conn.transaction(|conn| {
+        snaps
+            .iter()
+            .map(|snap| match snap.pipeline_id {
+                Some(pid) => apply_in_transaction(conn, cluster, snap, pid, tz, now),
+                None => Ok(None),
+            })
+            .collect()
+    })
+}
+
 fn apply_in_transaction(
     conn: &mut MysqlConnection,
     cluster: &str,

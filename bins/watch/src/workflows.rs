@@ -1,13 +1,16 @@
 //! The Argo Workflow watcher of one cluster: a `kube::runtime::watcher` in all
 //! namespaces whose events are applied by `WATCH_SHARDS` tasks (a workflow always goes to
-//! the same shard, so its events stay in order).
+//! the same shard, so its events stay in order). A shard applies what has queued up
+//! (up to [`BATCH`] events) in one transaction: one commit, so one log flush, for all of
+//! them; notifications follow the commit, event by event, in order.
 //!
 //! Metrics: `watch_events_total{cluster,kind,event}` (received),
 //! `watch_events_applied_total{cluster}`, `watch_events_ignored_total{cluster}`,
 //! `watch_apply_errors_total{cluster}`, `watch_restarts_total{cluster,kind}` (relists
 //! after the first, watch errors), `watch_lag_seconds{cluster}` (now − the workflow's
 //! last status change, at the last applied event), `watch_lag_seconds_sum` /
-//! `watch_lag_seconds_count` (mean) and `watch_lag_seconds_max`.
+//! `watch_lag_seconds_count` (mean), `watch_lag_seconds_bucket{le}` (cumulative, as a
+//! Prometheus histogram's) and `watch_lag_seconds_max`.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -26,6 +29,9 @@ use crate::{WatchState, restarted};
 
 /// Events queued per shard before the watcher waits.
 const SHARD_QUEUE: usize = 256;
+
+/// Events a shard applies in one transaction at most.
+pub const BATCH: usize = 64;
 
 /// Watches the workflows of a cluster until shutdown.
 pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client) {
@@ -113,8 +119,49 @@ async fn dispatch(senders: &[mpsc::Sender<DynamicObject>], obj: DynamicObject) {
 }
 
 async fn shard(state: Arc<WatchState>, cluster: String, mut rx: mpsc::Receiver<DynamicObject>) {
-    while let Some(obj) = rx.recv().await {
-        apply_until_done(&state, &cluster, obj).await;
+    let mut queued = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut queued, BATCH).await > 0 {
+        apply_batch(&state, &cluster, &mut queued).await;
+    }
+}
+
+/// Applies the events of `objs` (emptied), in order: their rows in one transaction, then
+/// each one's notifications. When the transaction fails, or what follows an event's rows
+/// does, that is retried event by event ([`apply_snapshot_until_done`]: backoff for
+/// transient failures, a permanent failure costs only its own event).
+pub async fn apply_batch(state: &Arc<WatchState>, cluster: &str, objs: &mut Vec<DynamicObject>) {
+    let snaps: Vec<Arc<WorkflowSnapshot>> = objs
+        .drain(..)
+        .filter_map(|obj| snapshot(state, cluster, &obj))
+        .map(Arc::new)
+        .collect();
+    if snaps.len() <= 1 {
+        for snap in snaps {
+            apply_snapshot_until_done(state, cluster, snap).await;
+        }
+        return;
+    }
+    let rows = match apply::apply_rows(state, cluster, &snaps).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(%cluster, events = snaps.len(), error = %e, "cannot apply a batch of workflow events; applying them one by one");
+            for snap in snaps {
+                apply_snapshot_until_done(state, cluster, snap).await;
+            }
+            return;
+        }
+    };
+    for (snap, row) in snaps.into_iter().zip(rows) {
+        let Some(applied) = row else {
+            ignored(state, cluster);
+            continue;
+        };
+        match apply::after_rows(state, cluster, &snap, &applied).await {
+            Ok(()) => self::applied(state, cluster, &snap),
+            // the rows are in; repeating them is harmless and the claims keep
+            // notifications single
+            Err(_) => apply_snapshot_until_done(state, cluster, snap).await,
+        }
     }
 }
 
@@ -137,30 +184,38 @@ fn ignored(state: &WatchState, cluster: &str) {
     );
 }
 
-/// Applies an event, retrying transient failures with backoff until shutdown.
-pub async fn apply_until_done(state: &Arc<WatchState>, cluster: &str, obj: DynamicObject) {
+/// The snapshot of a cube-studio workflow event; `None` (counted or logged) otherwise.
+fn snapshot(state: &WatchState, cluster: &str, obj: &DynamicObject) -> Option<WorkflowSnapshot> {
     if obj.metadata.name.is_none() || obj.metadata.namespace.is_none() {
         tracing::warn!(%cluster, "a workflow without name or namespace");
-        return;
+        return None;
     }
     // not a cube-studio workflow: nothing to serialise, snapshot or look up
-    if pipeline_id(&obj).is_none() {
+    if pipeline_id(obj).is_none() {
         ignored(state, cluster);
-        return;
+        return None;
     }
     let tz = state.config.schedule.time_zone;
-    let json = match serde_json::to_value(&obj) {
+    let json = match serde_json::to_value(obj) {
         Ok(v) => v,
         Err(e) => {
             tracing::error!(%cluster, error = %e, "cannot read a workflow object");
-            return;
+            return None;
         }
     };
-    let Some(snap) = WorkflowSnapshot::from_object(&json, tz) else {
+    let snap = WorkflowSnapshot::from_object(&json, tz);
+    if snap.is_none() {
         tracing::warn!(%cluster, "a workflow without name or namespace");
-        return;
-    };
-    let snap = Arc::new(snap);
+    }
+    snap
+}
+
+/// Applies a snapshot, retrying transient failures with backoff until shutdown.
+async fn apply_snapshot_until_done(
+    state: &Arc<WatchState>,
+    cluster: &str,
+    snap: Arc<WorkflowSnapshot>,
+) {
     let mut shutdown = state.shutdown.clone();
     let mut attempt = 0;
     loop {
@@ -195,6 +250,22 @@ pub async fn apply_until_done(state: &Arc<WatchState>, cluster: &str, obj: Dynam
     }
 }
 
+/// The upper bounds of the lag buckets (`le`), in seconds.
+pub const LAG_BUCKETS: [(&str, f64); 12] = [
+    ("0.01", 0.01),
+    ("0.025", 0.025),
+    ("0.05", 0.05),
+    ("0.1", 0.1),
+    ("0.25", 0.25),
+    ("0.5", 0.5),
+    ("1", 1.0),
+    ("2.5", 2.5),
+    ("5", 5.0),
+    ("10", 10.0),
+    ("30", 30.0),
+    ("+Inf", f64::INFINITY),
+];
+
 fn applied(state: &WatchState, cluster: &str, snap: &WorkflowSnapshot) {
     let m = &state.metrics;
     m.inc(
@@ -223,6 +294,16 @@ fn applied(state: &WatchState, cluster: &str, snap: &WorkflowSnapshot) {
         "Applied events with a known lag",
         &[("cluster", cluster)],
     );
+    // cumulative, as a Prometheus histogram's buckets
+    for (le, bound) in LAG_BUCKETS {
+        if lag <= bound {
+            m.inc(
+                "watch_lag_seconds_bucket",
+                "Applied events by lag (cumulative buckets, seconds)",
+                &[("cluster", cluster), ("le", le)],
+            );
+        }
+    }
     let max = {
         let mut g = match state.lag_max.lock() {
             Ok(g) => g,

@@ -33,7 +33,13 @@ impl Metrics {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        let fam = map.entry(name.to_string()).or_default();
+        // the family exists after its first use: no key allocation then
+        if !map.contains_key(name) {
+            map.insert(name.to_string(), Family::default());
+        }
+        let Some(fam) = map.get_mut(name) else {
+            return;
+        };
         if fam.kind.is_none() {
             fam.kind = Some(kind);
             fam.help = help.to_string();
