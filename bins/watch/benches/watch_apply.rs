@@ -144,12 +144,15 @@ struct Watch {
 }
 
 async fn start_watch(config: &Config, prefix: &str) -> Watch {
+    // WATCH_BATCH of the bench's environment (1: one transaction per event)
+    let batch = std::env::var("WATCH_BATCH").ok();
     let vars: HashMap<&str, &str> = [
         ("WATCH_KEY_PREFIX", prefix),
         ("WATCH_PODS", "off"),
         ("WATCH_TRAINING", "off"),
     ]
     .into_iter()
+    .chain(batch.as_deref().map(|b| ("WATCH_BATCH", b)))
     .collect();
     let settings =
         WatchSettings::from_lookup(config, &|k| vars.get(k).map(|v| v.to_string())).unwrap();

@@ -1,7 +1,7 @@
 //! The Argo Workflow watcher of one cluster: a `kube::runtime::watcher` in all
 //! namespaces whose events are applied by `WATCH_SHARDS` tasks (a workflow always goes to
 //! the same shard, so its events stay in order). A shard applies what has queued up
-//! (up to [`BATCH`] events) in one transaction: one commit, so one log flush, for all of
+//! (up to `WATCH_BATCH` events) in one transaction: one commit, so one log flush, for all of
 //! them; notifications follow the commit, event by event, in order.
 //!
 //! Metrics: `watch_events_total{cluster,kind,event}` (received),
@@ -30,9 +30,6 @@ use crate::{WatchState, restarted};
 /// Events queued per shard before the watcher waits.
 const SHARD_QUEUE: usize = 256;
 
-/// Events a shard applies in one transaction at most.
-pub const BATCH: usize = 64;
-
 /// Watches the workflows of a cluster until shutdown.
 pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client) {
     let api: Api<DynamicObject> = Api::all_with(client, &WORKFLOW.resource());
@@ -42,7 +39,12 @@ pub async fn watch(state: Arc<WatchState>, cluster: String, client: kube::Client
     for _ in 0..shards {
         let (tx, rx) = mpsc::channel::<DynamicObject>(SHARD_QUEUE);
         senders.push(tx);
-        workers.spawn(shard(state.clone(), cluster.clone(), rx));
+        workers.spawn(shard(
+            state.clone(),
+            cluster.clone(),
+            rx,
+            state.settings.batch,
+        ));
     }
     let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
     let mut stream = std::pin::pin!(stream);
@@ -118,9 +120,14 @@ async fn dispatch(senders: &[mpsc::Sender<DynamicObject>], obj: DynamicObject) {
     }
 }
 
-async fn shard(state: Arc<WatchState>, cluster: String, mut rx: mpsc::Receiver<DynamicObject>) {
-    let mut queued = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut queued, BATCH).await > 0 {
+async fn shard(
+    state: Arc<WatchState>,
+    cluster: String,
+    mut rx: mpsc::Receiver<DynamicObject>,
+    batch: usize,
+) {
+    let mut queued = Vec::with_capacity(batch);
+    while rx.recv_many(&mut queued, batch.max(1)).await > 0 {
         apply_batch(&state, &cluster, &mut queued).await;
     }
 }
