@@ -4,11 +4,11 @@
 use diesel::mysql::MysqlConnection;
 use serde_json::{Map, Value, json};
 
-use super::meta::SqlKind;
+use super::meta::{ColumnMeta, SqlKind};
 use super::models::RelationKind;
 use super::resolve::{ColumnRef, Resolved, prettify};
 use super::sql::{Bind, SqlFrag, select_rows};
-use super::view::ModelView;
+use super::view::{FilterDefault, ModelView};
 use crate::auth::Ctx;
 use crate::error::ApiError;
 
@@ -148,6 +148,20 @@ fn sqla_class(kind: SqlKind) -> &'static str {
     }
 }
 
+/// The length SQLAlchemy declares for a string column: `VARCHAR(n)`, or `Text(n)` when
+/// the model gives one (`TEXT(65536)`); a bare `Text` has none.
+fn declared_len(rv: &Resolved<'_>, c: &ColumnMeta) -> Option<i64> {
+    match c.kind {
+        SqlKind::String => c.max_len.map(|n| n as i64),
+        SqlKind::Text => rv
+            .model
+            .sqla_type(c)
+            .strip_prefix("TEXT(")
+            .and_then(|n| n.trim_end_matches(')').parse().ok()),
+        _ => None,
+    }
+}
+
 fn choices_to_values(choices: &Value) -> Value {
     match choices {
         Value::Array(list) => Value::Array(
@@ -164,28 +178,132 @@ fn choices_to_values(choices: &Value) -> Value {
     }
 }
 
-fn merge_override(base: &mut Map<String, Value>, over: &Value) {
+/// The keys of a declared form field (the original's `edit_form_extra_fields`) over the
+/// generated ones, as FAB's `filed2ui`: the declaration's type, validators, widget and
+/// style win; `choices` and `default` are always present (`[]`, `""` when not declared);
+/// a `null` removes a key.
+fn merge_declared(base: &mut Map<String, Value>, over: &Value) {
+    base.insert("default".into(), json!(""));
+    base.insert("choices".into(), json!([]));
     if let Value::Object(o) = over {
         for (k, v) in o {
-            if v.is_null() && k != "default" {
-                base.remove(k);
-            } else {
-                base.insert(k.clone(), v.clone());
+            match k.as_str() {
+                // the view's labels and descriptions win over the field's own
+                "label" | "description" => {
+                    if base.get(k).and_then(Value::as_str).unwrap_or("").is_empty() {
+                        base.insert(k.clone(), v.clone());
+                    }
+                }
+                _ if v.is_null() && k != "default" => {
+                    base.remove(k);
+                }
+                _ => {
+                    base.insert(k.clone(), v.clone());
+                }
             }
-        }
-        if o.get("choices")
-            .and_then(Value::as_array)
-            .map(|c| !c.is_empty())
-            .unwrap_or(false)
-            && !o.contains_key("values")
-        {
-            let values = choices_to_values(&base["choices"]);
-            base.insert("values".into(), values);
         }
     }
 }
 
-/// The field-info object of one add/edit column (api.md §2.1).
+/// FAB's `make_ui_info`: validators without repeats, and the front end's `ui-type` and
+/// `values` from `type`, `choices` and `widget`.
+pub fn ui_info(f: &mut Map<String, Value>) {
+    if let Some(Value::Array(vals)) = f.get_mut("validators") {
+        let mut seen = Vec::new();
+        vals.retain(|v| {
+            let fresh = !seen.contains(v);
+            if fresh {
+                seen.push(v.clone());
+            }
+            fresh
+        });
+    }
+    let ty = f
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    const SELECTS: [&str; 7] = [
+        "QuerySelect",
+        "Select",
+        "Related",
+        "RelatedList",
+        "MySelectMultiple",
+        "SelectMultiple",
+        "Enum",
+    ];
+    if SELECTS.contains(&ty.as_str()) {
+        let has_choices = f
+            .get("choices")
+            .and_then(Value::as_array)
+            .is_some_and(|c| !c.is_empty());
+        if has_choices {
+            let values = choices_to_values(&f["choices"]);
+            f.insert("values".into(), values);
+        } else if !f.contains_key("values") {
+            f.insert("values".into(), json!([]));
+        }
+        if !f.contains_key("ui-type") {
+            let multi = matches!(
+                ty.as_str(),
+                "MySelectMultiple" | "RelatedList" | "SelectMultiple"
+            );
+            f.insert(
+                "ui-type".into(),
+                json!(if multi { "select2" } else { "select" }),
+            );
+        }
+    }
+    let ui = f.get("ui-type").and_then(Value::as_str).unwrap_or("");
+    if !matches!(ui, "list" | "datePicker" | "json") && ty == "String" {
+        let text = f.get("widget").and_then(Value::as_str).unwrap_or("BS3Text") == "BS3Text";
+        f.insert(
+            "ui-type".into(),
+            json!(if text { "input" } else { "textArea" }),
+        );
+    }
+    let lower = ty.to_lowercase();
+    if lower.contains("text") {
+        f.insert("ui-type".into(), json!("textArea"));
+    }
+    if lower.contains("varchar") {
+        f.insert("ui-type".into(), json!("input"));
+    }
+    if lower.contains("boolean") {
+        f.insert("ui-type".into(), json!("radio"));
+        f.insert(
+            "values".into(),
+            json!([{"id": true, "value": "yes"}, {"id": false, "value": "no"}]),
+        );
+        let on = f.get("default").is_some_and(truthy);
+        f.insert("default".into(), json!(on));
+    }
+    if f.get("default").is_some_and(|d| {
+        let s = match d {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        truthy(d) && s.starts_with("${") && s[2..].contains('}')
+    }) {
+        f.insert("ui-type".into(), json!("match-input"));
+    }
+}
+
+/// Python's truthiness of a JSON value.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|x| x != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// The field-info object of one add/edit column (api.md §2.1), built as FAB's
+/// `_get_field_info`: from the column (or relation), then the view's declared field,
+/// then `DataRequired` for a `NOT NULL` column, then [`ui_info`].
 pub fn field_info(
     conn: &mut MysqlConnection,
     cache: &mut ChoicesCache,
@@ -202,6 +320,8 @@ pub fn field_info(
         .find(|(c, _)| *c == name)
         .map(|(_, d)| d.to_string())
         .unwrap_or_default();
+    f.insert("name".into(), json!(name));
+    let mut not_null = false;
     match rv.resolve(name) {
         ColumnRef::Relation(r) => {
             let (values, count) =
@@ -212,7 +332,6 @@ pub fn field_info(
                 }
                 _ => false,
             };
-            f.insert("name".into(), json!(name));
             f.insert("remember".into(), json!(false));
             f.insert("label".into(), json!(label));
             f.insert("description".into(), json!(description));
@@ -229,76 +348,51 @@ pub fn field_info(
             );
             f.insert("required".into(), json!(required));
             f.insert("unique".into(), json!(false));
-            f.insert(
-                "ui-type".into(),
-                json!(if r.is_many() { "select2" } else { "select" }),
-            );
         }
         ColumnRef::Column(c) => {
-            f.insert("name".into(), json!(name));
             f.insert("type".into(), json!(sqla_class(c.kind)));
             let default = rv.model.default_of(name);
             if let Some(d) = default {
                 f.insert("default".into(), d.info_value());
             }
+            if c.kind == SqlKind::Enum {
+                let choices: Vec<Value> = c.enum_values.iter().map(|v| json!([v, v])).collect();
+                f.insert("values".into(), choices_to_values(&Value::Array(choices)));
+            }
             f.insert("remember".into(), json!(false));
             f.insert("label".into(), json!(label));
             f.insert("description".into(), json!(description));
-            let mut validators = Vec::new();
-            if !c.nullable && c.kind != SqlKind::Bool {
-                validators.push(json!({"type": "DataRequired"}));
-            }
-            match c.kind {
-                SqlKind::String => {
-                    validators.push(json!({"type": "Length", "min": null, "max": c.max_len}))
-                }
-                SqlKind::Text if c.sqla_type == "TEXT(65536)" => {
-                    validators.push(json!({"type": "Length", "min": null, "max": 65536}))
-                }
-                _ => {}
-            }
+            // marshmallow-sqlalchemy's validator of a sized string column
+            let validators = match c.kind {
+                SqlKind::String => vec![json!({"type": "Length", "min": null, "max": c.max_len})],
+                SqlKind::Text => declared_len(rv, c)
+                    .map(|n| json!({"type": "Length", "min": null, "max": n}))
+                    .into_iter()
+                    .collect(),
+                _ => vec![],
+            };
             f.insert("validators".into(), Value::Array(validators));
             f.insert("required".into(), json!(!c.nullable && default.is_none()));
             f.insert("unique".into(), json!(c.is_unique));
-            match c.kind {
-                SqlKind::String | SqlKind::Int | SqlKind::BigInt | SqlKind::Float => {
-                    f.insert("ui-type".into(), json!("input"));
-                }
-                SqlKind::Text => {
-                    f.insert("ui-type".into(), json!("textArea"));
-                }
-                SqlKind::Bool => {
-                    f.insert("ui-type".into(), json!("radio"));
-                    f.insert(
-                        "values".into(),
-                        json!([{"id": true, "value": "yes"}, {"id": false, "value": "no"}]),
-                    );
-                }
-                SqlKind::Enum => {
-                    let choices: Vec<Value> = c.enum_values.iter().map(|v| json!([v, v])).collect();
-                    f.insert("choices".into(), Value::Array(choices.clone()));
-                    f.insert("values".into(), choices_to_values(&Value::Array(choices)));
-                    f.insert("ui-type".into(), json!("select"));
-                }
-                SqlKind::DateTime | SqlKind::Date => {}
-            }
+            not_null = !c.nullable;
         }
         ColumnRef::Property | ColumnRef::Unknown => {
-            f.insert("name".into(), json!(name));
             f.insert("type".into(), json!("String"));
-            f.insert("default".into(), json!(""));
             f.insert("remember".into(), json!(false));
             f.insert("label".into(), json!(label));
             f.insert("description".into(), json!(description));
             f.insert("validators".into(), json!([]));
             f.insert("required".into(), json!(false));
             f.insert("unique".into(), json!(false));
-            f.insert("ui-type".into(), json!("input"));
         }
     }
     if let Some(over) = rv.view.fields.get(name) {
-        merge_override(&mut f, over);
+        merge_declared(&mut f, over);
     }
+    if not_null && let Some(Value::Array(v)) = f.get_mut("validators") {
+        v.push(json!({"type": "DataRequired"}));
+    }
+    ui_info(&mut f);
     Ok(Value::Object(f))
 }
 
@@ -323,6 +417,8 @@ pub fn form_fields(
     Ok(out)
 }
 
+/// One search-bar filter, as FAB's `merge_search_filters`: the operators, the related
+/// rows or the declared field's type and choices, then [`ui_info`].
 fn filter_info(
     conn: &mut MysqlConnection,
     cache: &mut ChoicesCache,
@@ -337,7 +433,6 @@ fn filter_info(
         .collect();
     let mut f = Map::new();
     f.insert("filter".into(), Value::Array(ops));
-    let over = rv.view.fields.get(name);
     match rv.resolve(name) {
         ColumnRef::Relation(r) => {
             let (values, count) =
@@ -352,74 +447,62 @@ fn filter_info(
                     "Related"
                 }),
             );
-            f.insert("validators".into(), json!([]));
-            f.insert("ui-type".into(), json!("select"));
         }
         ColumnRef::Column(c) => {
-            let type_name = over
-                .and_then(|o| o.get("type"))
-                .and_then(Value::as_str)
-                .unwrap_or(match c.kind {
-                    SqlKind::String | SqlKind::Text => "String",
-                    k => sqla_class(k),
-                });
-            f.insert("type".into(), json!(type_name));
-            let choices = over.and_then(|o| o.get("choices")).cloned().or_else(|| {
-                (c.kind == SqlKind::Enum)
-                    .then(|| Value::Array(c.enum_values.iter().map(|v| json!([v, v])).collect()))
-            });
-            if let Some(ch) = choices {
-                f.insert("choices".into(), ch);
-            } else if over.is_some() {
-                f.insert("choices".into(), json!([]));
-            }
-            f.insert("validators".into(), json!([]));
-            let has_choices = f
-                .get("choices")
-                .and_then(Value::as_array)
-                .map(|a| !a.is_empty())
-                .unwrap_or(false);
-            if has_choices {
-                let values = choices_to_values(&f["choices"]);
-                f.insert("values".into(), values);
-            }
-            if c.kind == SqlKind::Bool {
-                f.insert(
-                    "values".into(),
-                    json!([{"id": true, "value": "yes"}, {"id": false, "value": "no"}]),
-                );
-            }
-            match c.kind {
-                SqlKind::DateTime | SqlKind::Date => {}
-                SqlKind::Bool => {
-                    f.insert("ui-type".into(), json!("radio"));
-                }
-                _ if has_choices => {
-                    f.insert("ui-type".into(), json!("select"));
-                }
-                _ => {
-                    f.insert("ui-type".into(), json!("input"));
-                }
+            // the marshmallow field's class
+            let ty = match c.kind {
+                SqlKind::String | SqlKind::Text => "String",
+                k => sqla_class(k),
+            };
+            f.insert("type".into(), json!(ty));
+            if c.kind == SqlKind::Enum {
+                let choices: Vec<Value> = c.enum_values.iter().map(|v| json!([v, v])).collect();
+                f.insert("choices".into(), Value::Array(choices));
             }
         }
-        _ => {
+        ColumnRef::Property | ColumnRef::Unknown => {
             f.insert("type".into(), json!("String"));
-            f.insert("validators".into(), json!([]));
+        }
+    }
+    if let Some(Value::Object(o)) = rv.view.fields.get(name) {
+        if let Some(t) = o.get("type").and_then(Value::as_str) {
+            f.insert("type".into(), json!(t.replace("My", "")));
+        }
+        f.insert(
+            "choices".into(),
+            o.get("choices").cloned().unwrap_or_else(|| json!([])),
+        );
+        // a field one may pick or type in is typed in the search bar
+        if o.get("ui-type").and_then(Value::as_str) == Some("input-select") {
             f.insert("ui-type".into(), json!("input"));
         }
     }
-    f.insert("default".into(), json!(""));
+    f.insert("validators".into(), json!([]));
+    ui_info(&mut f);
+    if f.get("ui-type").and_then(Value::as_str) == Some("select2") {
+        f.insert("ui-type".into(), json!("select"));
+    }
+    let default = match rv.view.filter_defaults.iter().find(|(c, _)| *c == name) {
+        Some((_, FilterDefault::CurrentUser)) => json!(ctx.user_id),
+        None => json!(""),
+    };
+    f.insert("default".into(), default);
     Ok(Value::Object(f))
 }
 
+/// The original's `_init_cols_width` for a list column without a declared width: numbers,
+/// dates and enums 100; strings their length between 100 and 500 (exactly 500 is 100,
+/// longer 500); everything else 100 (the original tests the class name `Datetime`, which
+/// `DateTime` is not, so date-times are 100 too).
 fn auto_width(rv: &Resolved<'_>, col: &str) -> i64 {
     match rv.resolve(col) {
-        ColumnRef::Column(c) => match c.kind {
-            SqlKind::Int | SqlKind::BigInt | SqlKind::Float | SqlKind::Date | SqlKind::Bool => 100,
-            SqlKind::DateTime => 300,
-            SqlKind::String => (c.max_len.unwrap_or(100) as i64).clamp(100, 500),
-            _ => 100,
-        },
+        ColumnRef::Column(c) if matches!(c.kind, SqlKind::String | SqlKind::Text) => {
+            match declared_len(rv, c) {
+                Some(n) if n > 100 && n < 500 => n,
+                Some(n) if n > 500 => 500,
+                _ => 100,
+            }
+        }
         _ => 100,
     }
 }
@@ -435,8 +518,10 @@ pub fn build_info(
     let view = rv.view;
     let list_columns = rv.list_columns();
     let show_columns = rv.show_columns();
-    let add_columns = rv.add_columns();
-    let edit_columns = rv.edit_columns();
+    let mut add_columns = rv.add_columns();
+    let mut edit_columns = rv.edit_columns();
+    add_columns.retain(|c| view.form_has(ctx, c));
+    edit_columns.retain(|c| view.form_has(ctx, c));
     let search_columns = rv.search_columns();
     // each related table is read once for the whole payload: the search bar's choices
     // (the largest limit) first, so the forms take theirs from the same rows
@@ -455,10 +540,15 @@ pub fn build_info(
     for child in related {
         if let Ok(crv) = Resolved::new(child, rv.schema, rv.models) {
             let cols = crv.add_columns();
-            rel.insert(
-                child.table.to_string(),
-                Value::Array(form_fields(conn, &mut cache, &crv, ctx, &cols)?),
-            );
+            let mut fields = form_fields(conn, &mut cache, &crv, ctx, &cols)?;
+            // the original builds a related view's form before that view's labels are
+            // set up, so its fields carry FAB's prettified column names
+            for f in &mut fields {
+                if let Some(name) = f.get("name").and_then(Value::as_str).map(prettify) {
+                    f["label"] = json!(name);
+                }
+            }
+            rel.insert(child.table.to_string(), Value::Array(fields));
         }
     }
     info.insert("related".into(), Value::Object(rel));
@@ -483,25 +573,27 @@ pub fn build_info(
     info.insert("action".into(), Value::Object(actions));
     info.insert("help_url".into(), json!(view.help_url));
 
+    // types only: a secret column is named, never its value
     let mut columns_info = std::collections::BTreeMap::new();
     for c in &rv.table.columns {
-        if rv.model.secret_columns.contains(&c.name.as_str())
-            && view.show_exclude_columns.contains(&c.name.as_str())
-        {
-            continue;
-        }
-        columns_info.insert(c.name.clone(), json!({"type": c.sqla_type}));
+        columns_info.insert(c.name.clone(), json!({"type": rv.model.sqla_type(c)}));
     }
-    for r in &rv.model.relations {
+    let relationships = rv.model.relations.iter().map(|r| r.name);
+    for name in relationships.chain(rv.model.info.relationships.iter().copied()) {
         let mut ci = json!({"type": "Relationship"});
-        if r.name == "images" {
-            // the original's job_template.images relation names its class (a SQLAlchemy quirk the front end ignores)
-            ci["relationship"] = json!(prettify(r.target()));
+        if let Some((_, class)) = rv
+            .model
+            .info
+            .relationship_classes
+            .iter()
+            .find(|(n, _)| *n == name)
+        {
+            ci["relationship"] = json!(class);
         }
-        columns_info.insert(r.name.to_string(), ci);
+        columns_info.insert(name.to_string(), ci);
     }
     info.insert("columns_info".into(), json!(columns_info));
-    info.insert("fixed_columns".into(), json!([]));
+    info.insert("fixed_columns".into(), json!(view.fixed_columns));
     info.insert("order_columns".into(), json!(rv.order_columns()));
 
     let mut descriptions = Map::new();
@@ -557,7 +649,12 @@ pub fn build_info(
     info.insert("show_columns".into(), json!(show_columns));
 
     info.insert("filters".into(), Value::Object(filters));
-    info.insert("show_fieldsets".into(), json!([]));
+    let fieldsets: Vec<Value> = view
+        .show_fieldsets
+        .iter()
+        .map(|(group, fields)| json!({"group": group, "expanded": true, "fields": fields}))
+        .collect();
+    info.insert("show_fieldsets".into(), Value::Array(fieldsets));
     info.insert("edit_fieldsets".into(), json!([]));
     info.insert("add_fieldsets".into(), json!([]));
     info.insert(
