@@ -17,6 +17,7 @@ pub mod properties;
 pub mod task;
 pub mod users;
 pub mod workflow;
+mod workflow_columns;
 
 /// FAB view-menu names of the APIs we serve (seeded into `ab_view_menu`).
 pub const API_VIEW_NAMES: &[&str] = &[
