@@ -199,7 +199,9 @@ async fn the_stack_runs_the_demo_and_backfills_cron_runs() {
     )
     .await;
     let runs = eventually("three backfilled runs to succeed", Duration::from_secs(120), || {
-        let path = list("/runhistory_modelview/api/", json!({"filters": [{"col": "pipeline", "opr": "rel_o_m", "value": pid}], "page_size": 100}));
+        // the list shows `status_url` (as the original); the columns read here are asked for
+        let path = list("/runhistory_modelview/api/", json!({"filters": [{"col": "pipeline", "opr": "rel_o_m", "value": pid}], "page_size": 100,
+                                                              "columns": ["status", "pipeline_argo_id"]}));
         let api = &api;
         async move {
             let r = api.get(&path).await;

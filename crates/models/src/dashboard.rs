@@ -404,6 +404,45 @@ pub fn pipeline_creators(
     Ok(rows.into_iter().map(|(i, c)| (i64::from(i), c)).collect())
 }
 
+/// `pipeline id → name of its project` of the given pipelines (a workflow's `project`).
+pub fn pipeline_project_names(
+    conn: &mut MysqlConnection,
+    ids: &[i64],
+) -> QueryResult<BTreeMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows: Vec<(i32, String)> = pipeline::table
+        .inner_join(project::table.on(project::id.eq(pipeline::project_id)))
+        .filter(pipeline::id.eq_any(ids32(ids)))
+        .select((pipeline::id, project::name))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(i, n)| (i64::from(i), n)).collect())
+}
+
+/// `pipeline id → [(task name, task label)]` of the given pipelines (a workflow's
+/// `task_status` names its steps by their labels).
+pub fn pipeline_task_labels(
+    conn: &mut MysqlConnection,
+    ids: &[i64],
+) -> QueryResult<BTreeMap<i64, Vec<(String, String)>>> {
+    let mut out: BTreeMap<i64, Vec<(String, String)>> = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(Option<i32>, String, String)> = task::table
+        .filter(task::pipeline_id.eq_any(ids32(ids)))
+        .order(task::id.asc())
+        .select((task::pipeline_id, task::name, task::label))
+        .load(conn)?;
+    for (p, name, label) in rows {
+        if let Some(p) = p {
+            out.entry(i64::from(p)).or_default().push((name, label));
+        }
+    }
+    Ok(out)
+}
+
 /// Deletes what belongs to a pipeline about to be deleted: its tasks, its cron runs and
 /// the rows of its workflows (their cluster objects go through the worker).
 pub fn delete_pipeline_children(conn: &mut MysqlConnection, pipeline_id: i32) -> QueryResult<()> {

@@ -8,12 +8,73 @@ use serde_json::{Value, json};
 
 use crate::auth::Ctx;
 use crate::engine::resolve::Resolved;
-use crate::engine::view::Row;
+use crate::engine::view::{ActionDef, ModelView, Row, Verb};
 use crate::error::ApiError;
 use crate::reply::envelope;
 use crate::state::AppState;
 
 use super::*;
+
+/// The original's `muldelete` action (`_info.action.muldelete`): each selected row the
+/// caller may delete goes as the generic delete removes it (permission and delete hooks,
+/// favourites), the others are reported; the cluster work of the deleted rows
+/// ([`ViewHooks::delete_effects`]) is queued before. A view without `can_delete` refuses
+/// it with 403, as its delete.
+///
+/// [`ViewHooks::delete_effects`]: crate::engine::view::ViewHooks::delete_effects
+pub fn muldelete() -> ActionDef {
+    ActionDef {
+        name: "muldelete",
+        text: "删除",
+        confirmation: "确定删除所选记录?",
+        icon: "fa-trash",
+        multiple: true,
+        single: false,
+        run: muldelete_rows,
+        effects: Some(muldelete_effects),
+    }
+}
+
+fn muldelete_effects(
+    conn: &mut MysqlConnection,
+    ctx: &Ctx,
+    view: &ModelView,
+    rows: &[Row],
+) -> Result<crate::queue::Effects, ApiError> {
+    let mut out = Vec::new();
+    if !view.hooks.has_delete_effects() || !view.permits(ctx, "can_delete") {
+        return Ok(out);
+    }
+    for r in rows {
+        if view.access.get(Verb::Delete).allows(conn, ctx, r)? {
+            out.extend(view.hooks.delete_effects(conn, ctx, r)?);
+        }
+    }
+    Ok(out)
+}
+
+fn muldelete_rows(
+    conn: &mut MysqlConnection,
+    ctx: &Ctx,
+    rv: &Resolved<'_>,
+    rows: &[Row],
+) -> Result<String, ApiError> {
+    if !rv.view.permits(ctx, "can_delete") {
+        return Err(ApiError::forbidden("no permission to delete"));
+    }
+    let mut ok = Vec::new();
+    let mut fail = Vec::new();
+    for r in rows {
+        let id = crate::engine::view::id_of(r.get("id")).unwrap_or(0);
+        if rv.view.access.get(Verb::Delete).allows(conn, ctx, r)? {
+            super::delete_visible(conn, rv, ctx, r)?;
+            ok.push(json!(id));
+        } else {
+            fail.push(json!(id));
+        }
+    }
+    Ok(json!({"success": ok, "fail": fail}).to_string())
+}
 
 /// The cluster work action `name` on rows `ids` leaves (read-only, no transaction).
 pub(super) fn action_effects(

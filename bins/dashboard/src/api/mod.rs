@@ -13,6 +13,7 @@ pub(crate) use audit::logged;
 pub use read::list_rows;
 pub use write::{add_row, delete_effects, delete_row, delete_visible, edit_row};
 
+pub use actions::muldelete;
 use actions::{multi_action, single_action};
 use csv::{download, download_template, upload};
 use favorite::favorite;

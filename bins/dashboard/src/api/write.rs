@@ -67,7 +67,8 @@ pub fn add_row(
         strip_strings(&mut body);
         view.hooks.pre_add_req(conn, ctx, &mut body)?;
         merge_expand(&rv, &mut body, None);
-        let allowed = rv.add_columns();
+        let mut allowed = rv.add_columns();
+        allowed.retain(|c| view.form_has(ctx, c));
         let mut ch: Changes = to_changes(conn, &rv, &body, &allowed)?;
         complete_for_insert(&rv, ctx, &mut ch)?;
         view.hooks.pre_add(conn, ctx, &mut ch.values)?;
@@ -143,7 +144,8 @@ pub fn edit_row(
         strip_strings(&mut body);
         view.hooks.pre_update_req(conn, ctx, &mut body, &item)?;
         merge_expand(&rv, &mut body, Some(&item));
-        let allowed = rv.edit_columns();
+        let mut allowed = rv.edit_columns();
+        allowed.retain(|c| view.form_has(ctx, c));
         let mut ch = to_changes(conn, &rv, &body, &allowed)?;
         if rv.model.audit {
             ch.values.insert(

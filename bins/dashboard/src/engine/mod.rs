@@ -3,6 +3,7 @@
 //! import/export from it (api.md §1-3), with SQL built only from schema metadata.
 
 pub mod dump;
+pub mod fields;
 pub mod info;
 pub mod meta;
 pub mod models;

@@ -84,9 +84,33 @@ pub struct ModelDef {
     pub defaults: Vec<(&'static str, OrmDefault)>,
     /// Columns never serialised (password hashes).
     pub secret_columns: &'static [&'static str],
+    /// What `_info.columns_info` adds to the relations above, as the original's model
+    /// declares it: relationships only it has (back references the dashboard does not
+    /// traverse), the class a relationship names (`job_template.images` → `Images`),
+    /// and SQLAlchemy types the database cannot tell (a `mediumtext` is `Text(65536)`,
+    /// `Text(655360)` or a bare `Text` in the model).
+    pub info: ModelInfo,
+}
+
+/// See [`ModelDef::info`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModelInfo {
+    pub relationships: &'static [&'static str],
+    pub relationship_classes: &'static [(&'static str, &'static str)],
+    pub column_types: &'static [(&'static str, &'static str)],
 }
 
 impl ModelDef {
+    /// The SQLAlchemy type of a column as `_info` shows it: the model's declared type,
+    /// else what the database says.
+    pub fn sqla_type<'a>(&self, column: &'a super::meta::ColumnMeta) -> &'a str {
+        self.info
+            .column_types
+            .iter()
+            .find(|(c, _)| *c == column.name)
+            .map(|(_, t)| *t)
+            .unwrap_or(column.sqla_type.as_str())
+    }
     pub fn relation(&self, name: &str) -> Option<&Relation> {
         self.relations.iter().find(|r| r.name == name)
     }
@@ -145,6 +169,7 @@ fn audited(
         relations,
         defaults: d,
         secret_columns: &[],
+        info: ModelInfo::default(),
     }
 }
 
@@ -181,14 +206,43 @@ pub fn all_models() -> Vec<ModelDef> {
                 ("subaccount", Str("{}")),
             ],
             secret_columns: &["password"],
+            info: ModelInfo {
+                relationships: &["changed", "created", "user"],
+                ..ModelInfo::default()
+            },
         },
         ModelDef {
             table: "ab_role",
             repr_sql: "t.`name`",
             audit: false,
-            relations: vec![],
+            relations: vec![Relation {
+                name: "permissions",
+                kind: RelationKind::ManyToMany {
+                    through: "ab_permission_view_role",
+                    self_fk: "role_id",
+                    other_fk: "permission_view_id",
+                    target: "ab_permission_view",
+                },
+            }],
             defaults: vec![],
             secret_columns: &[],
+            info: ModelInfo {
+                relationships: &["user"],
+                ..ModelInfo::default()
+            },
+        },
+        // a permission on a view, as FAB prints it (`can list on Project_ModelView_Api`)
+        ModelDef {
+            table: "ab_permission_view",
+            repr_sql: "CONCAT(COALESCE((SELECT p.`name` FROM `ab_permission` p WHERE p.`id` = t.`permission_id`), ''), ' on ', COALESCE((SELECT v.`name` FROM `ab_view_menu` v WHERE v.`id` = t.`view_menu_id`), ''))",
+            audit: false,
+            relations: vec![
+                m2o("permission", "permission_id", "ab_permission"),
+                m2o("view_menu", "view_menu_id", "ab_view_menu"),
+            ],
+            defaults: vec![],
+            secret_columns: &[],
+            info: ModelInfo::default(),
         },
         audited(
             "project",
@@ -229,48 +283,60 @@ pub fn all_models() -> Vec<ModelDef> {
             ],
             &[],
         ),
-        audited(
-            "job_template",
-            "t.`name`",
-            vec![
-                m2o("project", "project_id", "project"),
-                m2o("images", "images_id", "images"),
-            ],
-            &[
-                ("version", Str("Release")),
-                ("volume_mount", Str("")),
-                ("privileged", Bool(false)),
-                ("expand", Str("{}")),
-            ],
-        ),
-        audited(
-            "pipeline",
-            "t.`name`",
-            vec![m2o("project", "project_id", "project")],
-            &[
-                ("dag_json", Str("{}")),
-                ("namespace", Str("pipeline")),
-                ("global_env", Str("")),
-                ("schedule_type", Str("once")),
-                ("cronjob_start_time", Str("")),
-                ("pipeline_file", Str("")),
-                ("node_selector", Str("cpu=true;train=true")),
-                ("image_pull_policy", Str("Always")),
-                ("parallelism", Int(1)),
-                (
-                    "alert_status",
-                    Str("Pending,Running,Succeeded,Failed,Terminated"),
-                ),
-                ("alert_user", Str("")),
-                ("expand", Str("[]")),
-                ("depends_on_past", Bool(false)),
-                ("max_active_runs", Int(3)),
-                ("expired_limit", Int(0)),
-                ("parameter", Str("{}")),
-                ("priority", Str("high")),
-                ("type", Str("")),
-            ],
-        ),
+        ModelDef {
+            info: ModelInfo {
+                relationship_classes: &[("images", "Images")],
+                ..ModelInfo::default()
+            },
+            ..audited(
+                "job_template",
+                "t.`name`",
+                vec![
+                    m2o("project", "project_id", "project"),
+                    m2o("images", "images_id", "images"),
+                ],
+                &[
+                    ("version", Str("Release")),
+                    ("volume_mount", Str("")),
+                    ("privileged", Bool(false)),
+                    ("expand", Str("{}")),
+                ],
+            )
+        },
+        ModelDef {
+            info: ModelInfo {
+                column_types: &[("pipeline_file", "TEXT(655360)")],
+                ..ModelInfo::default()
+            },
+            ..audited(
+                "pipeline",
+                "t.`name`",
+                vec![m2o("project", "project_id", "project")],
+                &[
+                    ("dag_json", Str("{}")),
+                    ("namespace", Str("pipeline")),
+                    ("global_env", Str("")),
+                    ("schedule_type", Str("once")),
+                    ("cronjob_start_time", Str("")),
+                    ("pipeline_file", Str("")),
+                    ("node_selector", Str("cpu=true;train=true")),
+                    ("image_pull_policy", Str("Always")),
+                    ("parallelism", Int(1)),
+                    (
+                        "alert_status",
+                        Str("Pending,Running,Succeeded,Failed,Terminated"),
+                    ),
+                    ("alert_user", Str("")),
+                    ("expand", Str("[]")),
+                    ("depends_on_past", Bool(false)),
+                    ("max_active_runs", Int(3)),
+                    ("expired_limit", Int(0)),
+                    ("parameter", Str("{}")),
+                    ("priority", Str("high")),
+                    ("type", Str("")),
+                ],
+            )
+        },
         audited(
             "task",
             "t.`name`",
@@ -309,14 +375,37 @@ pub fn all_models() -> Vec<ModelDef> {
                 ("status", Str("comed")),
             ],
             secret_columns: &[],
+            info: ModelInfo {
+                column_types: &[("pipeline_file", "TEXT(655360)")],
+                ..ModelInfo::default()
+            },
         },
         ModelDef {
             table: "workflow",
             repr_sql: "t.`name`",
             audit: false,
             relations: vec![],
-            defaults: vec![("info_json", Str("{}")), ("add_row_time", Now)],
+            defaults: vec![
+                ("name", Str("")),
+                ("cluster", Str("")),
+                ("namespace", Str("")),
+                ("create_time", Str("")),
+                ("change_time", Str("")),
+                ("status", Str("")),
+                ("annotations", Str("")),
+                ("labels", Str("")),
+                ("spec", Str("")),
+                ("status_more", Str("")),
+                ("username", Str("")),
+                ("info_json", Str("{}")),
+                ("add_row_time", Now),
+                ("foreign_key", Str("")),
+            ],
             secret_columns: &[],
+            info: ModelInfo {
+                column_types: &[("spec", "TEXT(655360)"), ("status_more", "TEXT")],
+                ..ModelInfo::default()
+            },
         },
         ModelDef {
             table: "logs",
@@ -325,6 +414,10 @@ pub fn all_models() -> Vec<ModelDef> {
             relations: vec![m2o("user", "user_id", "ab_user")],
             defaults: vec![("dttm", Now)],
             secret_columns: &[],
+            info: ModelInfo {
+                relationship_classes: &[("user", "MyUser")],
+                ..ModelInfo::default()
+            },
         },
     ]
 }

@@ -414,9 +414,31 @@ pub struct ModelView {
     pub help_url: &'static str,
     /// Set when the list / show / titles use FAB's empty titles (a view with no label).
     pub plain_titles: bool,
+    /// List columns the table keeps in view while scrolling (`_info.fixed_columns`).
+    pub fixed_columns: Vec<&'static str>,
+    /// Groups of the show page: (title, columns) (`_info.show_fieldsets`).
+    pub show_fieldsets: Vec<(&'static str, Vec<&'static str>)>,
+    /// Form columns only admins get: left out of other users' add and edit forms and
+    /// of the values taken from their bodies (the original's `pre_add_web`).
+    pub admin_form_columns: Vec<&'static str>,
+    /// Search-bar filters preset for the caller (`_info.filters.<column>.default`).
+    pub filter_defaults: Vec<(&'static str, FilterDefault)>,
 }
 
+/// The preset value of a search-bar filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterDefault {
+    /// The caller's user id (`created_by`: "mine").
+    CurrentUser,
+}
+
+/// The original's default `base_permissions`, in its order (`_info.permissions`).
 pub const ALL_PERMISSIONS: [&str; 5] =
+    ["can_add", "can_show", "can_edit", "can_list", "can_delete"];
+
+/// The order FAB views that declare all five permissions use
+/// (`['can_add', 'can_edit', 'can_delete', 'can_list', 'can_show']`).
+pub const DECLARED_PERMISSIONS: [&str; 5] =
     ["can_add", "can_edit", "can_delete", "can_list", "can_show"];
 
 impl ModelView {
@@ -458,6 +480,10 @@ impl ModelView {
             download_data: false,
             help_url: "",
             plain_titles: false,
+            fixed_columns: vec![],
+            show_fieldsets: vec![],
+            admin_form_columns: vec![],
+            filter_defaults: vec![],
         }
     }
 
@@ -486,6 +512,11 @@ impl ModelView {
             .copied()
             .filter(|p| self.permits(ctx, p))
             .collect()
+    }
+
+    /// Whether the caller's add and edit forms hold `column` ([`ModelView::admin_form_columns`]).
+    pub fn form_has(&self, ctx: &Ctx, column: &str) -> bool {
+        ctx.is_admin || !self.admin_form_columns.contains(&column)
     }
 
     pub fn property(&self, name: &str) -> Option<&Property> {

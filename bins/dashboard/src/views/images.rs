@@ -10,7 +10,8 @@ use super::properties::{CREATOR, MODIFIED};
 use crate::auth::Ctx;
 use crate::engine::sql::SqlFrag;
 use crate::engine::view::{
-    Access, AccessRules, ModelView, Property, Row, ViewHooks, cols, creator_only,
+    Access, AccessRules, DECLARED_PERMISSIONS, ModelView, Property, Row, ViewHooks, cols,
+    creator_only,
 };
 use crate::error::ApiError;
 
@@ -29,8 +30,12 @@ impl ViewHooks for OwnedHooks {
         }
     }
     fn add_more_info(&self, ctx: &Ctx, info: &mut Map<String, Value>) {
-        // per-user defaults of the add form, as the original's pre_add_web
-        if let Some(Value::Array(fields)) = info.get_mut("add_columns") {
+        // per-user defaults of the forms, as the original's pre_add_web (its add and
+        // edit forms share the declared fields)
+        for form in ["add_columns", "edit_columns"] {
+            let Some(Value::Array(fields)) = info.get_mut(form) else {
+                continue;
+            };
             for f in fields.iter_mut() {
                 match f.get("name").and_then(Value::as_str) {
                     Some("hubsecret") if self.private => {
@@ -109,19 +114,27 @@ pub fn views(config: &app_core::Config) -> Vec<ModelView> {
         ("hubsecret_url", "k8s hubsecret"),
     ];
     repo.cols_width = json!({"name": {"type": "ellip2", "width": 150}, "hubsecret": {"type": "ellip2", "width": 350}, "hubsecret_url": {"type": "ellip2", "width": 150}});
-    let org = config.repository_org.clone();
+    repo.base_permissions = DECLARED_PERMISSIONS.to_vec();
+    let org = &config.repository_org;
+    // the registries offered are fixed in the original; only the description names ours
+    let registries = [
+        "harbor.oa.com/cube-studio/",
+        "ccr.ccs.tencentyun.com/cube-studio/",
+        "registry.docker-cn.com",
+    ];
     repo.fields.insert(
         "server",
-        json!({"type": "Select", "default": org, "description": format!("镜像仓库地址，示例：{org}"),
-               "choices": [[org, org], ["registry.docker-cn.com", "registry.docker-cn.com"]], "widget": "Select2", "ui-type": "input-select",
+        json!({"type": "Select", "default": registries[0], "description": format!("镜像仓库地址，示例：{org}"),
+               "choices": registries.iter().map(|r| [r, r]).collect::<Vec<_>>(), "widget": "Select2", "ui-type": "input-select",
                "validators": [{"type": "DataRequired"}, {"type": "Regexp", "regex": "^[a-zA-Z0-9\\-._:@\\/]*$"}]}),
     );
-    repo.fields.insert("user", json!({"type": "String", "default": "", "description": "镜像仓库的用户名", "choices": [], "widget": "BS3Text"}));
-    repo.fields.insert("password", json!({"type": "String", "default": "", "description": "镜像仓库的链接密码", "choices": [], "widget": "BS3Text"}));
+    repo.fields.insert("name", json!({"type": "String", "description": "仓库名称", "widget": "BS3Text", "validators": [{"type": "DataRequired"}]}));
+    repo.fields.insert("user", json!({"type": "String", "description": "镜像仓库的用户名", "widget": "BS3Text", "validators": [{"type": "DataRequired"}]}));
+    repo.fields.insert("password", json!({"type": "String", "description": "镜像仓库的链接密码", "widget": "BS3Text", "validators": [{"type": "DataRequired"}]}));
     repo.fields.insert(
         "hubsecret",
-        json!({"type": "String", "default": "", "description": "在k8s中创建的hub secret，英文名(小写字母、数字、-组成)，最长50个字符", "choices": [], "widget": "BS3Text",
-               "validators": [{"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}, {"type": "Length", "min": 1, "max": 54}, {"type": "DataRequired"}]}),
+        json!({"type": "String", "description": "在k8s中创建的hub secret，英文名(小写字母、数字、-组成)，最长50个字符", "widget": "BS3Text",
+               "validators": [{"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}, {"type": "DataRequired"}, {"type": "Length", "min": 1, "max": 54}]}),
     );
     repo.properties = vec![
         Property {
@@ -163,15 +176,19 @@ pub fn views(config: &app_core::Config) -> Vec<ModelView> {
         "gitpath",
     ]);
     images.labels = vec![("project", "功能分类")];
+    images.descriptions = vec![(
+        "entrypoint",
+        "镜像的入口命令，直接写成单行字符串，例如python xx.py，无需添加[]",
+    )];
     images.rel_choices.insert("project", template_group_choice);
     images.fields.insert(
         "dockerfile",
         json!({"type": "String", "default": "", "description": "镜像的构建Dockerfile全部内容，/mnt/$username/是个人存储目录，可以从此目录下复制文件到镜像中",
-               "choices": [], "widget": "BS3TextArea", "ui-type": "textArea", "style": {"rows": 10}}),
+               "widget": "BS3TextArea", "validators": [], "style": {"rows": 10}}),
     );
     images.fields.insert(
         "name",
-        json!({"type": "String", "default": "", "description": "镜像名称全称，例如ubuntu:20.04", "choices": [], "widget": "BS3Text",
+        json!({"type": "String", "description": "镜像名称全称，例如ubuntu:20.04", "widget": "BS3Text",
                "validators": [{"type": "DataRequired"}, {"type": "Regexp", "regex": "^[a-zA-Z0-9\\-._:@\\/]*$"}]}),
     );
     images.properties = vec![

@@ -10,7 +10,9 @@ use super::properties::{CREATOR, MODIFIED};
 use crate::auth::Ctx;
 use crate::engine::resolve::Resolved;
 use crate::engine::sql::SqlFrag;
-use crate::engine::view::{Access, AccessRules, ActionDef, ModelView, Row, ViewHooks, cols};
+use crate::engine::view::{
+    Access, AccessRules, ActionDef, DECLARED_PERMISSIONS, ModelView, Row, ViewHooks, cols,
+};
 use crate::error::ApiError;
 
 /// Only admins write templates; everyone else sees released ones.
@@ -118,6 +120,29 @@ fn copy_template(
     Ok("success".into())
 }
 
+/// The help shown next to a template's `args` (the original's text, comments included).
+const ARGS_TIPS: &str = r#"<pre><code>{
+    "group1":{               # 参数分组，仅做web显示使用
+       "--attr1":{           # 参数名
+        "type":"str",         # str,text,json,int,float,bool,list
+        "item_type": "str",   # 在type为text，item_type可为python，java，json，sql
+        "label":"参数1",      # 中文名
+        "require":1,         # 是否必须
+        "choice":[],         # 设定输入的可选值，可选值
+        "range":"",          # int和float型时设置最小最大值,"min,max"
+        "default":"",        # 默认值
+        "placeholder":"",    # 输入提示内容
+        "describe":"这里是这个参数的描述和备注",
+        "editable":1        # 是否可修改
+      },
+      "--attr2":{
+       ...
+      }
+    },
+    "group2":{
+    }
+}</code></pre>"#;
+
 fn field(description: &str, extra: Value) -> Value {
     let mut f = json!({"type": "String", "default": "", "description": description, "choices": [], "widget": "BS3Text"});
     if let (Value::Object(base), Value::Object(e)) = (&mut f, extra) {
@@ -135,6 +160,7 @@ pub fn views() -> Vec<ModelView> {
         "任务模板",
     );
     v.page_size = 1000;
+    v.base_permissions = DECLARED_PERMISSIONS.to_vec();
     v.base_order = Some(("id", "desc"));
     v.order_columns = cols(&["id"]);
     v.list_columns = cols(&[
@@ -217,15 +243,21 @@ pub fn views() -> Vec<ModelView> {
         "describe": {"type": "ellip2", "width": 100}, "workdir": {"type": "ellip2", "width": 400}, "entrypoint": {"type": "ellip2", "width": 500},
         "args": {"type": "ellip2", "width": 100}, "env": {"type": "ellip2", "width": 100}, "accounts": {"type": "ellip2", "width": 100},
         "demo": {"type": "ellip2", "width": 100}, "expand": {"type": "ellip2", "width": 500},
+        // the original's dict is shared with its fab view, which adds these
+        "name_title": {"type": "ellip2", "width": 300}, "modified": {"type": "ellip2", "width": 200},
+        "creator": {"type": "ellip2", "width": 100}, "images": {"type": "ellip2", "width": 100},
+        "privileged": {"type": "ellip2", "width": 100}, "created_by": {"type": "ellip2", "width": 100},
+        "changed_by": {"type": "ellip2", "width": 100}, "created_on": {"type": "ellip2", "width": 100},
+        "changed_on": {"type": "ellip2", "width": 100},
     });
     v.fields.insert(
         "name",
-        field("英文名(小写字母、数字、- 组成)，最长50个字符", json!({"unique": true, "validators": [{"type": "Length", "min": 1, "max": 54}, {"type": "DataRequired"}, {"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}]})),
+        field("英文名(小写字母、数字、- 组成)，最长50个字符", json!({"unique": true, "validators": [{"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}, {"type": "DataRequired"}, {"type": "Length", "min": 1, "max": 54}]})),
     );
     v.fields.insert(
         "version",
-        json!({"type": "Select", "default": "Release", "description": "job模板的版本，release版本的模板才能被所有用户看到", "choices": [["Alpha", "Alpha"], ["Release", "Release"]],
-               "widget": "Select2", "ui-type": "select", "validators": [{"type": "OneOf"}, {"type": "DataRequired"}]}),
+        json!({"type": "Select", "description": "job模板的版本，release版本的模板才能被所有用户看到", "choices": [["Alpha", "Alpha"], ["Release", "Release"]],
+               "widget": "Select2", "validators": [{"type": "Length", "min": null, "max": 7}, {"type": "DataRequired"}, {"type": "OneOf"}]}),
     );
     v.fields.insert(
         "describe",
@@ -245,7 +277,7 @@ pub fn views() -> Vec<ModelView> {
         "entrypoint",
         field(
             "镜像的入口命令，直接写成单行字符串，例如python xx.py，无需添加[]",
-            json!({"validators": [{"type": "Regexp", "regex": "^[\u{0}-\u{7f}]*$"}]}),
+            json!({"validators": [{"type": "DataRequired"}, {"type": "Regexp", "regex": "^[\u{0}-\u{7f}]*$"}]}),
         ),
     );
     v.fields.insert(
@@ -263,34 +295,34 @@ pub fn views() -> Vec<ModelView> {
         field(
             "json格式，此类task使用时需要填写的参数",
             json!({"default": args_default, "widget": "BS3TextArea", "ui-type": "json", "style": {"rows": 10},
-                   "tips": "<pre><code>{\n    \"group1\": {\n        \"--attr1\": {\n            \"type\": \"str\",\n            \"item_type\": \"str\",\n            \"label\": \"参数1\",\n            \"require\": 1,\n            \"choice\": [],\n            \"range\": \"\",\n            \"default\": \"\",\n            \"placeholder\": \"\",\n            \"describe\": \"这里是这个参数的描述和备注\",\n            \"editable\": 1\n        }\n    }\n}</code></pre>"}),
+                   "validators": [{"type": "DataRequired"}], "tips": ARGS_TIPS}),
         ),
     );
-    v.fields.insert("env", field("使用模板的task自动添加的环境变量，支持模板变量。<br>书写格式:每行一个环境变量env_key=env_value", json!({"widget": "BS3TextArea", "ui-type": "textArea", "style": {"rows": 3}})));
+    v.fields.insert("env", field("使用模板的task自动添加的环境变量，支持模板变量。<br>书写格式:每行一个环境变量env_key=env_value", json!({"widget": "BS3TextArea", "style": {"rows": 3}, "validators": []})));
     v.fields.insert(
         "host_aliases",
         field(
             "添加到容器内的host映射。<br>书写格式:每行一个dns解析记录，ip host1 host2，<br>示例：1.1.1.1 example1.oa.com example2.oa.com",
-            json!({"widget": "BS3TextArea", "ui-type": "textArea", "style": {"rows": 3}, "validators": [{"type": "Regexp", "regex": "^[\u{0}-\u{7f}]*$"}]}),
+            json!({"widget": "BS3TextArea", "style": {"rows": 3}, "validators": [{"type": "Regexp", "regex": "^[\u{0}-\u{7f}]*$"}]}),
         ),
     );
     v.fields.insert(
         "privileged",
-        json!({"description": "是否启动超级权限", "choices": []}),
+        json!({"type": "Boolean", "description": "是否启动超级权限", "default": false, "validators": []}),
     );
     v.fields.insert(
         "accounts",
         field(
             "k8s的ServiceAccount，在此类任务运行时会自动挂载此账号，多用于任务操作k8s pod时使用",
-            json!({"validators": [{"type": "Length", "min": 0, "max": 54}, {"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}]}),
+            json!({"validators": [{"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}, {"type": "Length", "min": 0, "max": 54}]}),
         ),
     );
-    v.fields.insert("demo", json!({"description": "填写demo"}));
+    v.fields.insert("demo", field("填写demo", json!({})));
     v.fields.insert(
         "expand",
         field(
             "json格式的扩展字段，支持<br> \"index\":\"$模板展示顺序号\"，<br>\"help_url\":\"$帮助文档地址\"，<br>\"HostNetwork\":true 启动主机端口监听",
-            json!({"default": "{\n    \"index\": 0,\n    \"help_url\": \"\"\n}", "widget": "BS3TextArea", "ui-type": "json", "style": {"rows": 3},
+            json!({"default": "{\n    \"index\": 0,\n    \"help_url\": \"https://github.com/tencentmusic/cube-studio/wiki\"\n}", "widget": "BS3TextArea", "ui-type": "json", "style": {"rows": 3},
                    "validators": [{"type": "Length", "min": null, "max": 65536}]}),
         ),
     );

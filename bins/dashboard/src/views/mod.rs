@@ -17,6 +17,7 @@ pub mod properties;
 pub mod task;
 pub mod users;
 pub mod workflow;
+mod workflow_columns;
 
 /// FAB view-menu names of the APIs we serve (seeded into `ab_view_menu`).
 pub const API_VIEW_NAMES: &[&str] = &[
@@ -38,6 +39,47 @@ pub const API_VIEW_NAMES: &[&str] = &[
     "UserInfo_ModelView_Api",
     "LOG_ModelView_Api",
 ];
+
+/// The widths the original answers for every view without its own `cols_width`: they
+/// all share one class-level dict that start-up fills with the list columns of each
+/// such view (also views we do not serve), so `project`, `project_user` and `log`
+/// answer the same keys.
+pub fn shared_cols_width() -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (name, width) in [
+        ("role", 100),
+        ("org", 200),
+        ("user", 100),
+        ("name", 100),
+        ("describe", 100),
+        ("type", 100),
+        ("expand", 500),
+        ("created_by", 100),
+        ("changed_by", 100),
+        ("created_on", 100),
+        ("changed_on", 100),
+        ("sqllchemy_uri", 255),
+        ("table_name", 255),
+        ("label", 255),
+        ("app", 255),
+        ("owner", 500),
+        ("columns", 100),
+        ("status", 100),
+        ("project", 100),
+        ("describe_url", 100),
+        ("run", 100),
+        ("creator", 100),
+        ("modified", 100),
+        ("method", 100),
+        ("path", 200),
+        ("duration_ms", 100),
+        ("dttm", 100),
+        ("card", 100),
+    ] {
+        m.insert(name.into(), json!({"type": "ellip2", "width": width}));
+    }
+    serde_json::Value::Object(m)
+}
 
 /// Name of the custom-image job template (the original's `CUSTOMIZE_JOB`, zh locale).
 pub fn customize_job() -> &'static str {

@@ -13,15 +13,15 @@ use serde_json::{Map, Value, json};
 
 use super::ids;
 use super::properties::{CREATOR, MODIFIED};
-use crate::api::{blocking, delete_visible};
+use crate::api::blocking;
 use crate::auth::Ctx;
 use crate::cluster::Kube;
 use crate::engine::plan::select_visible;
 use crate::engine::resolve::Resolved;
 use crate::engine::sql::{Bind, SqlFrag};
 use crate::engine::view::{
-    Access, AccessRules, ActionDef, ModelView, Property, Row, Verb, ViewHooks, cols, id_of, in_ids,
-    owns,
+    Access, AccessRules, ActionDef, FilterDefault, ModelView, Property, Row, ViewHooks, cols,
+    id_of, in_ids, owns,
 };
 use crate::error::ApiError;
 use crate::queue::{Effect, Effects};
@@ -318,19 +318,6 @@ fn pipeline_runs_effect(conn: &mut MysqlConnection, item: &Row) -> Result<Effect
     }))
 }
 
-/// `muldelete`'s cluster work: the runs of each pipeline the caller may delete.
-fn muldelete_effects(
-    conn: &mut MysqlConnection,
-    ctx: &Ctx,
-    _: &ModelView,
-    rows: &[Row],
-) -> Result<Effects, ApiError> {
-    rows.iter()
-        .filter(|r| owns(ctx, r))
-        .map(|r| pipeline_runs_effect(conn, r))
-        .collect()
-}
-
 fn select_rows_expand(
     conn: &mut MysqlConnection,
     project_id: i64,
@@ -400,29 +387,6 @@ fn copy_action(
     Ok("success".into())
 }
 
-/// `muldelete`: each row the caller may delete goes as the generic delete removes it
-/// (permission and delete hooks, favourites); the others are reported. Their runs were
-/// queued for the worker before (`muldelete_effects`).
-fn muldelete_action(
-    conn: &mut MysqlConnection,
-    ctx: &Ctx,
-    rv: &Resolved<'_>,
-    rows: &[Row],
-) -> Result<String, ApiError> {
-    let mut ok = Vec::new();
-    let mut fail = Vec::new();
-    for r in rows {
-        let id = id_of(r.get("id")).unwrap_or(0);
-        if rv.view.access.get(Verb::Delete).allows(conn, ctx, r)? {
-            delete_visible(conn, rv, ctx, r)?;
-            ok.push(json!(id));
-        } else {
-            fail.push(json!(id));
-        }
-    }
-    Ok(json!({"success": ok, "fail": fail}).to_string())
-}
-
 /// The pipeline views.
 pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
     let hooks = Arc::new(PipelineHooks {
@@ -485,39 +449,107 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
         "cronjob_start_time",
     ]);
     v.search_columns = cols(&[
+        "id",
         "created_by",
         "name",
         "describe",
-        "project",
         "schedule_type",
-        "id",
+        "project",
     ]);
-    v.labels = vec![("pipeline_url", "任务流")];
+    v.labels = vec![
+        ("pipeline_url", "任务流"),
+        ("expand", "前端扩展"),
+        ("parameter", "后端扩展"),
+        ("id", "id"),
+    ];
+    v.descriptions = vec![
+        ("name", "英文名(小写字母、数字、- 组成)，最长50个字符"),
+        ("dag_json", "任务的上下游关系，目前不需要手动修改"),
+        ("namespace", "部署task所在的命名空间(目前无需填写)"),
+        ("node_selector", "部署task所在的机器(目前无需填写)"),
+        (
+            "image_pull_policy",
+            "镜像拉取策略(always为总是拉取远程镜像，IfNotPresent为若本地存在则使用本地镜像)",
+        ),
+        ("depends_on_past", "任务运行是否依赖上一次的示例状态"),
+        ("max_active_runs", "当前pipeline可同时运行的任务流实例数目"),
+        ("expired_limit", "定时调度最新实例限制数目，0表示不限制"),
+        ("parallelism", "一个任务流实例中可同时运行的task数目"),
+        (
+            "global_env",
+            "公共环境变量会以环境变量的形式传递给每个task，可以配置多个公共环境变量，每行一个，支持datetime/creator/runner/uuid/pipeline_id等变量 例如：USERNAME={{creator}}",
+        ),
+        (
+            "schedule_type",
+            "调度类型，once仅运行一次，crontab周期运行，crontab配置保存一个小时候后才生效",
+        ),
+        (
+            "cron_time",
+            "周期任务的时间设定 * * * * * 表示为 minute hour day month week",
+        ),
+        ("alert_status", "选择通知状态"),
+        ("alert_user", "选择通知用户，每个用户使用逗号分隔"),
+        ("parameter", "后端扩展参数，用于配置是否为demo或固化任务流"),
+        (
+            "expand",
+            "前端扩展参数，前端用于记录任务流节点位置和连线关系",
+        ),
+    ];
     v.cols_width = json!({
         "id": {"type": "ellip2", "width": 100}, "project": {"type": "ellip2", "width": 200}, "pipeline_url": {"type": "ellip2", "width": 400},
         "modified": {"type": "ellip2", "width": 150}, "creator": {"type": "ellip2", "width": 100}, "describe": {"type": "ellip2", "width": 200},
         "changed_on": {"type": "ellip2", "width": 100},
     });
-    v.fields.insert("name", json!({"type": "String", "default": "", "description": "英文名(小写字母、数字、- 组成)，最长50个字符", "choices": [], "widget": "BS3Text",
-        "validators": [{"type": "DataRequired"}, {"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}, {"type": "Length", "min": 1, "max": 54}]}));
-    v.fields.insert("describe", json!({"type": "String", "default": "", "description": "中文描述", "choices": [], "widget": "BS3Text", "validators": [{"type": "DataRequired"}]}));
-    v.fields.insert("schedule_type", json!({"type": "Select", "default": "once", "description": "调度类型，once仅运行一次，crontab周期运行，crontab配置保存一个小时候后才生效",
-        "choices": [["once", "once"], ["crontab", "crontab"]], "widget": "Select2", "ui-type": "select"}));
-    v.fields.insert("cron_time", json!({"type": "String", "default": "", "description": "周期任务的时间设定 * * * * * 表示为 minute hour day month week", "choices": [], "widget": "BS3Text"}));
+    let text = |extra: Value| {
+        let mut f = json!({"type": "String", "widget": "BS3Text"});
+        if let (Value::Object(f), Value::Object(e)) = (&mut f, extra) {
+            f.extend(e);
+        }
+        f
+    };
+    let json_area = || {
+        json!({"type": "String", "default": "{}", "widget": "BS3TextArea", "ui-type": "json", "style": {"rows": 10},
+        "validators": [{"type": "Length", "min": null, "max": 65536}]})
+    };
+    v.fields.insert(
+        "project",
+        json!({"type": "QuerySelect", "widget": "Select2"}),
+    );
+    v.fields.insert("name", text(json!({"validators": [{"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}, {"type": "DataRequired"}, {"type": "Length", "min": 1, "max": 54}]})));
+    v.fields.insert(
+        "describe",
+        text(json!({"validators": [{"type": "DataRequired"}]})),
+    );
+    v.fields.insert("schedule_type", json!({"type": "Select", "default": "once", "choices": [["once", "once"], ["crontab", "crontab"]], "widget": "Select2",
+        "validators": [{"type": "Length", "min": null, "max": 7}, {"type": "DataRequired"}, {"type": "OneOf"}]}));
+    v.fields.insert(
+        "cron_time",
+        text(json!({"validators": [{"type": "Length", "min": null, "max": 100}]})),
+    );
     v.fields.insert(
         "depends_on_past",
-        json!({"description": "任务运行是否依赖上一次的示例状态", "choices": []}),
+        json!({"type": "Boolean", "default": true, "validators": []}),
     );
-    v.fields.insert("max_active_runs", json!({"type": "String", "default": 1, "description": "当前pipeline可同时运行的任务流实例数目", "choices": [], "widget": "BS3Text"}));
-    v.fields.insert("expired_limit", json!({"type": "String", "default": 1, "description": "定时调度最新实例限制数目，0表示不限制", "choices": [], "widget": "BS3Text"}));
-    v.fields.insert("parallelism", json!({"type": "String", "default": 3, "description": "一个任务流实例中可同时运行的task数目", "choices": [], "widget": "BS3Text"}));
-    v.fields.insert("global_env", json!({"type": "String", "default": "", "description": "公共环境变量会以环境变量的形式传递给每个task，可以配置多个公共环境变量，每行一个，支持datetime/creator/runner/uuid/pipeline_id等变量 例如：USERNAME={{creator}}",
-        "choices": [], "widget": "BS3TextArea", "ui-type": "textArea"}));
-    v.fields.insert("alert_status", json!({"type": "MySelectMultiple", "default": "Pending,Running,Succeeded,Failed,Terminated", "description": "选择通知状态",
+    for (name, default) in [
+        ("max_active_runs", 1),
+        ("expired_limit", 1),
+        ("parallelism", 3),
+    ] {
+        v.fields.insert(name, json!({"type": "Integer", "default": default, "widget": "BS3Text", "validators": [{"type": "DataRequired"}]}));
+    }
+    let mut dag = json_area();
+    dag["validators"] = json!([{"type": "DataRequired"}]);
+    v.fields.insert("dag_json", dag);
+    v.fields.insert("global_env", json!({"type": "String", "widget": "BS3TextArea", "validators": [{"type": "Length", "min": null, "max": 500}]}));
+    v.fields.insert("alert_status", json!({"type": "MySelectMultiple", "widget": "Select2Many",
         "choices": [["Created","Created"],["Pending","Pending"],["Running","Running"],["Succeeded","Succeeded"],["Failed","Failed"],["Unknown","Unknown"],["Waiting","Waiting"],["Terminated","Terminated"]],
-        "widget": "Select2Many", "ui-type": "select2"}));
-    v.fields.insert("alert_user", json!({"type": "String", "default": "", "description": "选择通知用户，每个用户使用逗号分隔", "choices": [], "widget": "BS3Text"}));
-    v.fields.insert("cronjob_start_time", json!({"type": "String", "default": "", "description": "定时调度补录起点，格式 2026-11-30 00:00:00", "choices": [], "widget": "BS3Text"}));
+        "validators": [{"type": "Length", "min": 0, "max": 400}]}));
+    v.fields.insert(
+        "alert_user",
+        text(json!({"validators": [{"type": "Length", "min": null, "max": 300}]})),
+    );
+    v.fields.insert("expand", json_area());
+    v.fields.insert("parameter", json_area());
     v.rel_choices.insert("project", |ctx| {
         let t = SqlFrag::new("t.`type` = 'org'", vec![]);
         if ctx.is_admin {
@@ -545,27 +577,26 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
             run: copy_action,
             effects: None,
         },
-        ActionDef {
-            name: "muldelete",
-            text: "删除",
-            confirmation: "确定删除所选记录?",
-            icon: "fa-trash",
-            multiple: true,
-            single: false,
-            run: muldelete_action,
-            effects: Some(muldelete_effects),
-        },
+        crate::api::muldelete(),
     ];
     v.related_views = vec![ids::TASK];
+    v.filter_defaults = vec![("created_by", FilterDefault::CurrentUser)];
     v.hooks = hooks.clone();
     v.access = AccessRules::rows(Access::Owner);
 
     let mut home = v.clone();
     home.id = ids::PIPELINE_HOME;
     home.api_name = "Pipeline_ModelView_Home_Api";
-    home.base_permissions = vec!["can_list", "can_show"];
-    home.actions = vec![];
-    home.related_views = vec![];
+    // the original's home view is the same view with two more list columns
+    home.list_columns = cols(&[
+        "id",
+        "project",
+        "pipeline_url",
+        "creator",
+        "modified",
+        "changed_on",
+        "describe",
+    ]);
     vec![v, home]
 }
 

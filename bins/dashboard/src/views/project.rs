@@ -467,6 +467,7 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
 
     let mut generic = ModelView::new(ids::PROJECT, "Project_ModelView_Api", "project", "");
     generic.plain_titles = true;
+    generic.cols_width = super::shared_cols_width();
     generic.related_views = vec![ids::PROJECT_USER];
     generic.hooks = Arc::new(hooks(""));
     generic.access = tpl.access;
@@ -544,12 +545,20 @@ fn members_view() -> ModelView {
     v.add_columns = cols(&["project", "user", "role"]);
     v.edit_columns = cols(&["project", "user", "role"]);
     v.list_columns = cols(&["user", "role", "org"]);
-    v.labels = vec![
-        ("org", "资源组"),
-        ("project", "Project"),
-        ("user", "User"),
-        ("role", "Role"),
-    ];
+    v.labels = vec![("org", "资源组")];
+    v.show_columns = cols(&[
+        "project",
+        "user",
+        "created_by",
+        "changed_by",
+        "created_on",
+        "changed_on",
+        "role",
+        "quota",
+        "org",
+        "expand",
+    ]);
+    v.cols_width = super::shared_cols_width();
     // the original's filters (its search columns)
     v.search_columns = cols(&[
         "project",
@@ -565,11 +574,15 @@ fn members_view() -> ModelView {
     ]);
     v.order_columns = cols(&["role", "org"]);
     let desc = "只有creator可以添加修改组成员，可以添加多个creator";
-    v.fields.insert("project", json!({"type": "QuerySelect", "default": "", "choices": [], "widget": "Select2", "description": desc, "required": true}));
+    v.descriptions = vec![("project", desc), ("role", desc)];
+    v.fields.insert(
+        "project",
+        json!({"type": "QuerySelect", "widget": "Select2", "required": true}),
+    );
     v.fields.insert(
         "role",
-        json!({"type": "Select", "default": "dev", "description": desc, "choices": [["dev", "dev"], ["ops", "ops"], ["creator", "creator"]],
-               "widget": "Select2", "validators": [{"type": "DataRequired"}], "required": false, "ui-type": "select"}),
+        json!({"type": "Select", "default": "dev", "choices": [["dev", "dev"], ["ops", "ops"], ["creator", "creator"]],
+               "widget": "Select2", "validators": [{"type": "DataRequired"}], "required": false}),
     );
     v.rel_choices.insert("project", org_choice);
     v.hooks = Arc::new(ProjectUserHooks);

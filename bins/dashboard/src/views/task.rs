@@ -398,6 +398,110 @@ impl ViewHooks for TaskHooks {
     }
 }
 
+/// The original's task form: labels, descriptions, widths and declared fields.
+fn task_form(v: &mut ModelView) {
+    v.labels = vec![("overwrite_entrypoint", "覆盖原始启动命令")];
+    v.descriptions = vec![
+        ("name", "英文名(小写字母、数字、- 组成)，最长50个字符"),
+        ("label", "中文名"),
+        (
+            "volume_mount",
+            "外部挂载，格式:<br>$pvc_name1(pvc):/$container_path1,$hostpath1(hostpath):/$container_path2<br>注意pvc会自动挂载对应目录下的个人username子目录",
+        ),
+        (
+            "working_dir",
+            "工作目录，容器启动的初始所在目录，不填默认使用Dockerfile内定义的工作目录",
+        ),
+        ("command", "启动命令"),
+        (
+            "overwrite_entrypoint",
+            "启动命令是否覆盖Dockerfile中ENTRYPOINT，不覆盖则叠加。",
+        ),
+        ("node_selector", "运行当前task所在的机器"),
+        (
+            "resource_memory",
+            "内存的资源使用配置，示例1G，10G， 最大100G，如需更多联系管理员",
+        ),
+        (
+            "resource_cpu",
+            "cpu的资源使用配置(单位核)，示例 0.4，10，最大50核，如需更多联系管理员",
+        ),
+        ("timeout", "task运行时长限制，为0表示不限制(单位s)"),
+        ("retry", "task重试次数"),
+        ("outputs", "task输出文件，支持容器目录文件和minio存储路径"),
+        (
+            "resource_gpu",
+            "gpu的资源使用配置(单位卡)，示例:1，2，训练任务每个容器独占整卡。申请具体的卡型号，可以类似 1(V100)",
+        ),
+        (
+            "resource_rdma",
+            "RDMA的资源使用配置，示例 0，1，10，填写方式咨询管理员",
+        ),
+    ];
+    v.cols_width = json!({"name": {"type": "ellip2", "width": 250}, "label": {"type": "ellip2", "width": 200},
+        "pipeline": {"type": "ellip2", "width": 200}, "job_template": {"type": "ellip2", "width": 200},
+        "volume_mount": {"type": "ellip2", "width": 600}, "command": {"type": "ellip2", "width": 200},
+        "args": {"type": "ellip2", "width": 400}, "created_on": {"type": "ellip2", "width": 300},
+        "changed_on": {"type": "ellip2", "width": 300}, "monitoring": {"type": "ellip2", "width": 300},
+        "node_selector": {"type": "ellip2", "width": 200}, "expand": {"type": "ellip2", "width": 300}});
+    let text = |default: Value, validators: Value| json!({"type": "String", "widget": "BS3Text", "default": default, "validators": validators});
+    let length = |max: i64| json!([{"type": "Length", "min": null, "max": max}]);
+    v.fields.insert(
+        "name",
+        text(json!(""), json!([{"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}, {"type": "DataRequired"}, {"type": "Length", "min": 1, "max": 54}])),
+    );
+    v.fields
+        .insert("label", text(json!(""), json!([{"type": "DataRequired"}])));
+    for rel in ["job_template", "pipeline"] {
+        v.fields
+            .insert(rel, json!({"type": "QuerySelect", "widget": "Select2"}));
+    }
+    v.fields
+        .insert("working_dir", text(json!(""), length(1000)));
+    v.fields.insert("command", text(json!(""), length(1000)));
+    v.fields.insert(
+        "args",
+        json!({"type": "String", "widget": "BS3TextArea", "validators": [], "style": {"rows": 10}, "ui-type": "json"}),
+    );
+    v.fields.insert(
+        "volume_mount",
+        text(
+            json!("kubeflow-user-workspace(pvc):/mnt"),
+            json!([{"type": "Regexp", "regex": "^[\u{0}-\u{7f}]*$"}]),
+        ),
+    );
+    v.fields.insert(
+        "node_selector",
+        text(json!("cpu=true;train=true"), json!([])),
+    );
+    v.fields.insert(
+        "resource_memory",
+        text(
+            json!("2G"),
+            json!([{"type": "DataRequired"}, {"type": "Regexp", "regex": "^[0-9]*G$"}]),
+        ),
+    );
+    v.fields.insert(
+        "resource_cpu",
+        text(
+            json!("2"),
+            json!([{"type": "Regexp", "regex": "^[0-9]*$"}, {"type": "DataRequired"}]),
+        ),
+    );
+    v.fields.insert(
+        "resource_gpu",
+        text(json!("0"), json!([{"type": "Regexp", "regex": "^[\\-\\.0-9,a-zA-Z\\(\\)]*$"}, {"type": "DataRequired"}])),
+    );
+    v.fields
+        .insert("resource_rdma", text(json!("0"), length(100)));
+    for name in ["timeout", "retry"] {
+        v.fields.insert(
+            name,
+            json!({"type": "Integer", "widget": "BS3Text", "default": 0, "validators": [{"type": "DataRequired"}]}),
+        );
+    }
+}
+
 /// The task view.
 pub fn views(
     config: &app_core::Config,
@@ -457,6 +561,7 @@ pub fn views(
         "command",
         "args",
         "volume_mount",
+        "node_selector",
         "resource_memory",
         "resource_cpu",
         "resource_gpu",
@@ -466,6 +571,9 @@ pub fn views(
         "skip",
         "expand",
     ]);
+    task_form(&mut v);
+    // the original offers extra mounts to admins only
+    v.admin_form_columns = vec!["volume_mount"];
     v.show_columns = cols(&[
         "name",
         "label",

@@ -268,37 +268,66 @@ fn rotate_token_def() -> ActionDef {
     }
 }
 
+/// The original's form of a user (users and user centre): labels, descriptions, widths
+/// and the declared text fields.
+fn user_form(v: &mut ModelView) {
+    v.labels = vec![("secret", "秘钥"), ("org", "组织架构")];
+    v.descriptions = vec![
+        ("username", "用户名只能由小写字母、数字、-组成"),
+        ("nickname", "中文名"),
+        ("org", "组织架构，自行填写"),
+    ];
+    v.cols_width = json!({"username": {"type": "ellip1", "width": 150}, "nickname": {"type": "ellip1", "width": 100},
+        "active": {"type": "ellip1", "width": 100}, "roles_html": {"type": "ellip1", "width": 200}, "org": {"type": "ellip2", "width": 400}});
+    let text = |validators: Value| json!({"type": "String", "widget": "BS3Text", "validators": validators});
+    v.fields.insert(
+        "username",
+        text(json!([{"type": "Regexp", "regex": "^[a-z][a-z0-9\\-]*[a-z0-9]$"}, {"type": "DataRequired"}])),
+    );
+    v.fields
+        .insert("nickname", text(json!([{"type": "DataRequired"}])));
+    // required in the form of the original; an empty password leaves it unchanged here
+    v.fields
+        .insert("password", text(json!([{"type": "DataRequired"}])));
+    v.fields.insert(
+        "email",
+        text(json!([{"type": "Regexp", "regex": ".*@.*\\..*"}, {"type": "DataRequired"}])),
+    );
+    v.fields.insert(
+        "org",
+        text(json!([{"type": "Length", "min": null, "max": 200}])),
+    );
+}
+
 /// The user, role, user-centre and log views.
 pub fn views() -> Vec<ModelView> {
     let mut users = ModelView::new(ids::USERS, "User_ModelView_Api", "ab_user", "用户");
     users.base_permissions = vec!["can_list", "can_edit", "can_add", "can_show", "can_delete"];
     // the original has no delete at all; here admins may, others get its 403
     users.list_columns = cols(&["username", "nickname", "active", "roles_html", "org"]);
-    users.show_columns = cols(&[
-        "username",
-        "nickname",
-        "email",
-        "active",
-        "roles",
-        "org",
-        "quota",
-        "created_on",
-        "changed_on",
-        "last_login",
-    ]);
+    // the original also shows `secret` and `password`: never here
+    users.show_columns = cols(&["username", "nickname", "active", "email", "org", "roles"]);
+    users.show_fieldsets = vec![(
+        "用户信息",
+        vec![
+            "username", "nickname", "active", "roles", "email", "secret", "org",
+        ],
+    )];
     users.add_columns = cols(&[
-        "username", "nickname", "email", "password", "roles", "org", "quota", "active",
+        "username", "nickname", "password", "email", "roles", "org", "quota",
     ]);
-    users.edit_columns = users.add_columns.clone();
-    users.search_columns = cols(&["username", "nickname", "email", "active", "roles", "org"]);
-    users.order_columns = cols(&["id", "username"]);
+    users.edit_columns = cols(&[
+        "username", "nickname", "password", "active", "email", "roles", "org", "quota",
+    ]);
+    users.search_columns = cols(&["username", "nickname", "org"]);
+    users.order_columns = cols(&["id"]);
     users.base_order = Some(("id", "desc"));
     users.show_exclude_columns = vec!["password"];
     users.properties = vec![Property {
         name: "roles_html",
         compute: roles_html,
     }];
-    users.fields.insert("password", json!({"type": "String", "default": "", "description": "留空则不修改密码", "choices": [], "widget": "BS3Password", "required": false, "validators": []}));
+    user_form(&mut users);
     users.hooks = Arc::new(UserHooks);
     // users edit themselves; deleting is for admins (403 before lookup, as the original)
     users.access = AccessRules {
@@ -308,11 +337,13 @@ pub fn views() -> Vec<ModelView> {
     users.actions = vec![rotate_token_def()];
 
     let mut roles = ModelView::new(ids::ROLES, "Role_ModelView_Api", "ab_role", "角色");
-    roles.base_permissions = vec!["can_list", "can_edit", "can_add", "can_show"];
+    roles.base_permissions = vec!["can_list", "can_show", "can_add", "can_edit"];
+    roles.labels = vec![("permissions", "权限")];
+    roles.cols_width = json!({"permissions_html": {"type": "ellip2", "width": 700}});
     roles.list_columns = cols(&["name", "permissions_html"]);
-    roles.show_columns = cols(&["name", "permissions_html"]);
-    roles.add_columns = cols(&["name"]);
-    roles.edit_columns = cols(&["name"]);
+    roles.show_columns = cols(&["name", "permissions"]);
+    roles.add_columns = cols(&["name", "permissions"]);
+    roles.edit_columns = cols(&["name", "permissions"]);
     roles.search_columns = cols(&["name"]);
     roles.order_columns = cols(&["id"]);
     roles.properties = vec![Property {
@@ -332,12 +363,26 @@ pub fn views() -> Vec<ModelView> {
         "用户信息",
     );
     info.base_permissions = vec![];
+    // no verb is open on this view (`base_permissions = []`): its columns are what the
+    // original's `_info` names
     info.show_columns = cols(&["username", "nickname", "email", "org", "quota", "roles"]);
-    info.list_columns = info.show_columns.clone();
-    info.add_columns = cols(&["nickname", "password", "email", "org"]);
-    info.edit_columns = info.add_columns.clone();
-    info.search_columns = cols(&["username"]);
+    info.list_columns = cols(&["username", "nickname", "active", "roles_html", "org"]);
+    info.add_columns = cols(&["username", "nickname", "password", "email", "roles", "org"]);
+    info.edit_columns = cols(&["nickname", "password", "email", "org"]);
+    info.search_columns = cols(&["username", "nickname", "org"]);
+    info.order_columns = cols(&["id"]);
+    info.properties = vec![Property {
+        name: "roles_html",
+        compute: roles_html,
+    }];
     info.show_exclude_columns = vec!["password"];
+    user_form(&mut info);
+    info.labels.extend([
+        ("quota", "额度"),
+        ("active", "激活"),
+        ("roles_html", "角色"),
+    ]);
+    info.show_fieldsets = users.show_fieldsets.clone();
     info.hooks = Arc::new(UserHooks);
     info.access = AccessRules {
         delete: Access::AdminRow,
@@ -346,18 +391,9 @@ pub fn views() -> Vec<ModelView> {
     info.actions = vec![rotate_token_def()];
 
     let mut log = ModelView::new(ids::LOG, "LOG_ModelView_Api", "logs", "日志");
-    log.base_permissions = vec!["can_list", "can_show"];
-    // the original shows log details to nobody (403); here to admins
-    log.access.show = Access::Admin;
-    log.list_columns = cols(&[
-        "user",
-        "action",
-        "method",
-        "path",
-        "status",
-        "duration_ms",
-        "dttm",
-    ]);
+    // the original shows log details to nobody (403)
+    log.base_permissions = vec!["can_list"];
+    log.list_columns = cols(&["user", "method", "path", "duration_ms", "dttm"]);
     log.show_columns = cols(&[
         "user",
         "action",
@@ -365,12 +401,22 @@ pub fn views() -> Vec<ModelView> {
         "path",
         "status",
         "json",
-        "duration_ms",
         "dttm",
+        "duration_ms",
         "referrer",
     ]);
-    log.search_columns = cols(&["user", "action", "method", "path", "status", "dttm"]);
-    log.order_columns = cols(&["id", "dttm", "duration_ms"]);
+    log.search_columns = cols(&["user", "method", "path"]);
+    log.order_columns = cols(&["id"]);
+    log.labels = vec![
+        ("action", "函数"),
+        ("method", "方式"),
+        ("path", "网址"),
+        ("json", "json"),
+        ("duration_ms", "响应延迟"),
+        ("referrer", "相关人"),
+    ];
+    log.cols_width = super::shared_cols_width();
+    log.actions = vec![crate::api::muldelete()];
     log.base_order = Some(("id", "desc"));
     log.hooks = Arc::new(LogHooks);
     vec![users, roles, info, log]

@@ -10,18 +10,23 @@ use serde_json::{Value, json};
 
 use super::ids;
 use super::properties::usernames;
+use super::workflow_columns::{
+    annotations_html, elapsed_time, info_json_html, labels_html, log_link, project_name, spec_html,
+    status_more_html, task_status,
+};
 use crate::api::blocking;
 use crate::auth::Ctx;
 use crate::cluster::Kube;
+use crate::engine::resolve::Resolved;
 use crate::engine::sql::{Bind, SqlFrag, like_escape};
-use crate::engine::view::{Access, ModelView, Property, Row, ViewHooks, cols, id_of};
+use crate::engine::view::{Access, ActionDef, ModelView, Property, Row, ViewHooks, cols, id_of};
 use crate::error::ApiError;
 use crate::queue::{Effect, Effects};
 use crate::routing::{Answer, Routes};
 use crate::state::AppState;
 use app_core::jobs::StopRun;
 
-fn labels_of(row: &Row) -> serde_json::Map<String, Value> {
+pub(super) fn labels_of(row: &Row) -> serde_json::Map<String, Value> {
     app_core::json_text::object_or_empty(row.get("labels").and_then(Value::as_str))
 }
 
@@ -163,15 +168,54 @@ fn final_status(_: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<()
     Ok(())
 }
 
-fn stop_link(_: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+/// `stop_all`'s cluster work: the stop of each selected run the caller may stop and
+/// that may still run (what deleting it would stop), queued before [`stop_all`] answers.
+fn stop_all_effects(
+    conn: &mut MysqlConnection,
+    ctx: &Ctx,
+    view: &ModelView,
+    rows: &[Row],
+) -> Result<Effects, ApiError> {
+    let mut out = Vec::new();
+    for r in rows {
+        if may_stop(conn, ctx, r)? {
+            out.extend(view.hooks.delete_effects(conn, ctx, r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// `stop_all`: reports which selected runs were stopped (their stops were queued by
+/// [`stop_all_effects`]) and which the caller may not stop.
+fn stop_all(
+    conn: &mut MysqlConnection,
+    ctx: &Ctx,
+    _: &Resolved<'_>,
+    rows: &[Row],
+) -> Result<String, ApiError> {
+    let mut ok = Vec::new();
+    let mut fail = Vec::new();
+    for r in rows {
+        let id = json!(id_of(r.get("id")).unwrap_or(0));
+        if may_stop(conn, ctx, r)? {
+            ok.push(id);
+        } else {
+            fail.push(id);
+        }
+    }
+    Ok(json!({"success": ok, "fail": fail}).to_string())
+}
+
+/// The original's `stop`: a link for whoever may stop the run, the bare word for others.
+fn stop_link(conn: &mut MysqlConnection, ctx: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
     for r in rows.iter_mut() {
         let id = r.get("id").cloned().unwrap_or(Value::Null);
-        r.insert(
-            "stop".into(),
-            json!(format!(
-                "<a target=_blank href=\"/workflow_modelview/api/stop/{id}\">终止</a>"
-            )),
-        );
+        let html = if may_stop(conn, ctx, r)? {
+            format!("<a href=\"/workflow_modelview/api/stop/{id}\">停止</a>")
+        } else {
+            "停止".to_string()
+        };
+        r.insert("stop".into(), json!(html));
     }
     Ok(())
 }
@@ -192,30 +236,29 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
     wf.base_order = Some(("id", "desc"));
     wf.order_columns = cols(&["id"]);
     wf.list_columns = cols(&[
+        "project",
         "pipeline_url",
-        "name",
         "cluster",
-        "namespace",
         "create_time",
         "change_time",
+        "elapsed_time",
         "final_status",
         "status",
         "username",
+        "log",
         "stop",
     ]);
     wf.show_columns = cols(&[
         "name",
         "namespace",
-        "cluster",
         "create_time",
-        "change_time",
         "status",
-        "username",
-        "annotations",
-        "labels",
-        "spec",
-        "status_more",
-        "info_json",
+        "task_status",
+        "annotations_html",
+        "labels_html",
+        "spec_html",
+        "status_more_html",
+        "info_json_html",
     ]);
     wf.search_columns = cols(&[
         "status",
@@ -228,7 +271,40 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
         "username",
         "create_time",
     ]);
-    wf.labels = vec![("stop", "终止"), ("pipeline_url", "任务流")];
+    wf.labels = vec![
+        ("stop", "停止"),
+        ("pipeline_url", "任务流"),
+        ("task_status", "任务状态"),
+        ("annotations_html", "注释"),
+        ("labels_html", "标签"),
+        ("spec_html", "属性"),
+        ("status_more_html", "状态详情"),
+        ("info_json_html", "通知"),
+        ("project", "项目组"),
+        ("log", "日志"),
+        ("final_status", "删除前状态"),
+        ("foreign_key", "foreign_key"),
+        ("elapsed_time", "耗时"),
+    ];
+    wf.cols_width = json!({"project": {"type": "ellip2", "width": 120}, "pipeline_url": {"type": "ellip2", "width": 300},
+        "cluster": {"type": "ellip2", "width": 50}, "create_time": {"type": "ellip2", "width": 200},
+        "change_time": {"type": "ellip2", "width": 200}, "final_status": {"type": "ellip1", "width": 120},
+        "status": {"type": "ellip1", "width": 100}, "elapsed_time": {"type": "ellip1", "width": 70},
+        "log": {"type": "ellip1", "width": 70}, "stop": {"type": "ellip1", "width": 70}});
+    wf.actions = vec![
+        ActionDef {
+            name: "stop_all",
+            text: "停止",
+            confirmation: "停止所有选中的workflow?",
+            icon: "fa-trash",
+            multiple: true,
+            single: false,
+            run: stop_all,
+            effects: Some(stop_all_effects),
+        },
+        crate::api::muldelete(),
+    ];
+    wf.fixed_columns = vec!["log", "stop"];
     wf.properties = vec![
         Property {
             name: "pipeline_url",
@@ -242,6 +318,42 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
             name: "stop",
             compute: stop_link,
         },
+        Property {
+            name: "project",
+            compute: project_name,
+        },
+        Property {
+            name: "elapsed_time",
+            compute: elapsed_time,
+        },
+        Property {
+            name: "task_status",
+            compute: task_status,
+        },
+        Property {
+            name: "log",
+            compute: log_link,
+        },
+        Property {
+            name: "annotations_html",
+            compute: annotations_html,
+        },
+        Property {
+            name: "labels_html",
+            compute: labels_html,
+        },
+        Property {
+            name: "spec_html",
+            compute: spec_html,
+        },
+        Property {
+            name: "status_more_html",
+            compute: status_more_html,
+        },
+        Property {
+            name: "info_json_html",
+            compute: info_json_html,
+        },
     ];
     wf.hooks = hooks.clone();
     wf.access.delete = Access::Rule("the user who ran it or a creator of its project", may_stop);
@@ -254,25 +366,30 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
     );
     runs.base_permissions = vec!["can_show", "can_list", "can_delete"];
     runs.base_order = Some(("id", "desc"));
-    runs.order_columns = cols(&["id", "execution_date"]);
-    runs.list_columns = cols(&[
-        "pipeline_url",
-        "creator",
-        "execution_date",
-        "status",
-        "pipeline_argo_id",
-        "message",
-    ]);
+    runs.order_columns = cols(&["id"]);
+    runs.list_columns = cols(&["pipeline_url", "creator", "execution_date", "status_url"]);
     runs.show_columns = cols(&[
         "pipeline",
-        "execution_date",
-        "status",
-        "run_id",
+        "pipeline_file",
         "pipeline_argo_id",
+        "version_id",
+        "experiment_id",
+        "run_id",
         "message",
         "created_on",
-        "pipeline_file",
+        "execution_date",
+        "status",
     ]);
+    runs.edit_columns = cols(&["status"]);
+    runs.labels = vec![("message", "message"), ("status_url", "状态")];
+    runs.descriptions = vec![("status", "状态comed为已识别未提交，created为已提交")];
+    runs.cols_width = json!({"pipeline_url": {"type": "ellip2", "width": 300}, "create_time": {"type": "ellip2", "width": 250}});
+    runs.fields.insert(
+        "status",
+        json!({"type": "Select", "widget": "Select2", "choices": [["comed", "comed"], ["created", "created"]],
+               "validators": [{"type": "Length", "min": null, "max": 100}]}),
+    );
+    runs.actions = vec![crate::api::muldelete()];
     // the original's filters (its search columns)
     runs.search_columns = cols(&[
         "pipeline",
@@ -295,6 +412,10 @@ pub fn views(config: &app_core::Config, kube: &Arc<Kube>) -> Vec<ModelView> {
             name: "creator",
             compute: run_creator,
         },
+        Property {
+            name: "status_url",
+            compute: run_status_url,
+        },
     ];
     runs.hooks = Arc::new(RunHooks);
     vec![wf, runs]
@@ -310,6 +431,31 @@ fn run_pipeline_url(conn: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Re
                 "<a target=_blank href=\"/pipeline_modelview/api/web/{pid}\">{pid}</a>"
             )),
         );
+    }
+    Ok(())
+}
+
+/// A run's status as the original's `status_url`: `comed` (not submitted yet) as is,
+/// else a link to the workflow page filtered on the run's label.
+fn run_status_url(_: &mut MysqlConnection, _: &Ctx, rows: &mut [Row]) -> Result<(), ApiError> {
+    for r in rows.iter_mut() {
+        let status = r
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let html = if status == "comed" {
+            status
+        } else {
+            let run_id = r.get("run_id").and_then(Value::as_str).unwrap_or("");
+            // Python's json.dumps spacing, then urllib's quote
+            let filter = format!("[{{\"key\": \"labels\", \"value\": {}}}]", json!(run_id));
+            let query = urlencoding::encode(&filter).replace("%2F", "/");
+            format!(
+                "<a target=_blank href=\"/frontend/train/train_task/workflow?filter={query}\">{status}</a>"
+            )
+        };
+        r.insert("status_url".into(), json!(html));
     }
     Ok(())
 }
