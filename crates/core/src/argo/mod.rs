@@ -13,6 +13,8 @@ pub(crate) mod task;
 mod workflow;
 
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
 
 pub use dag::{Dag, DagNode, parse_dag};
