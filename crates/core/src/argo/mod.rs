@@ -7,6 +7,7 @@
 mod dag;
 mod error;
 mod input;
+mod manifest;
 pub(crate) mod render;
 pub mod sample;
 pub(crate) mod task;
@@ -23,5 +24,6 @@ pub use input::{
     CompileConfig, CompileInput, ScheduleType, TaskInput, default_global_env, fresh_debug_run_id,
     fresh_name_suffix, fresh_run_id, name_suffix_of, run_pod_run_id,
 };
+pub use manifest::{StringMap, Workflow, WorkflowAnnotations, WorkflowMetadata, WorkflowSpec};
 pub use render::{RenderError, Renderer, python_json_dumps, python_unicode_escape};
 pub use workflow::{compile_workflow, workflow_to_yaml};
