@@ -240,18 +240,17 @@ pub(crate) fn build_task<'a>(
         .as_ref()
         .ok_or_else(|| CompileError::MissingTemplate { task: name.into() })?;
 
-    let raw_args: Value = match blank_to_none(task.args.as_deref()) {
+    let mut args = match blank_to_none(task.args.as_deref()) {
         None => Value::Object(Map::new()),
         Some(text) => serde_json::from_str(text).map_err(|e| CompileError::BadArgs {
             task: name.into(),
             message: e.to_string(),
         })?,
     };
-    let Value::Object(args_json) = ctx
-        .renderer
-        .render_json(&raw_args)
-        .map_err(|e| template_error(format!("task {name}: args"), e))?
-    else {
+    ctx.renderer
+        .render_json_in_place(&mut args)
+        .map_err(|e| template_error(format!("task {name}: args"), e))?;
+    let Value::Object(args_json) = args else {
         return Err(CompileError::BadArgs {
             task: name.into(),
             message: "not an object".into(),
@@ -260,7 +259,10 @@ pub(crate) fn build_task<'a>(
 
     let mut template_env = Vec::new();
     for (k, v) in env_lines(template.env.as_deref().unwrap_or_default()) {
-        let v = ctx.render(name, &format!("template env {k}"), &v)?;
+        let v = ctx
+            .renderer
+            .render(&v)
+            .map_err(|e| template_error(format!("task {name}: template env {k}"), e))?;
         template_env.push((k, v));
     }
 
