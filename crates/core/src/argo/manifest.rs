@@ -4,11 +4,15 @@
 //! `serde_json::Value` tree in between. The run-wide values every task template
 //! repeats (pipeline labels, global env) are held once and borrowed while serializing.
 
+use std::sync::Arc;
+
 use k8s_openapi::api::core::v1::{HostAlias, NodeAffinity, Volume, VolumeMount};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 
+use super::task::TaskSelector;
 use crate::k8s::resources::RequestLimit;
+use crate::k8s::volumes::VolumeSet;
 
 /// Ordered `key: value` string pairs serialized as an object; setting a key that is
 /// present replaces its value in place (an insertion-ordered map).
@@ -176,15 +180,13 @@ pub(crate) struct TaskTemplate {
     pub cpu: Option<RequestLimit>,
     /// (resource name, whole cards).
     pub gpu: Option<(String, String)>,
-    pub mounts: Vec<VolumeMount>,
-    pub volumes: Vec<Volume>,
+    pub volumes: Arc<VolumeSet>,
     pub env: TaskEnv,
     pub privileged: bool,
-    pub node_selector: Vec<(String, String)>,
-    pub node_affinity: Option<NodeAffinity>,
+    pub selector: Arc<TaskSelector>,
     pub retry: i32,
     pub timeout: i32,
-    pub host_aliases: Vec<HostAlias>,
+    pub host_aliases: Arc<Vec<HostAlias>>,
     pub service_account: Option<String>,
 }
 
@@ -192,7 +194,6 @@ pub(crate) struct TaskTemplate {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TaskEnv {
     pub template_env: Vec<(String, String)>,
-    pub node_selector: String,
     pub volume_mount: String,
     pub template_image: String,
     pub resource_cpu: String,
@@ -340,15 +341,15 @@ impl<'a> ContainerTemplate<'a> {
                 working_dir: task.working_dir.as_deref(),
                 image_pull_policy: &run.image_pull_policy,
                 resources,
-                volume_mounts: &task.mounts,
+                volume_mounts: &task.volumes.mounts,
                 env: Env { run, task },
                 security_context: SecurityContext {
                     privileged: task.privileged,
                 },
             },
-            node_selector: pairs(&task.node_selector),
+            node_selector: pairs(&task.selector.placement.node_selector),
             affinity: Affinity {
-                node_affinity: task.node_affinity.as_ref(),
+                node_affinity: task.selector.node_affinity.as_ref(),
                 pod_anti_affinity: PodAntiAffinity {
                     preferred: [WeightedTerm {
                         weight: 80,
@@ -383,7 +384,7 @@ impl<'a> ContainerTemplate<'a> {
             },
             retry_strategy: (task.retry > 0).then_some(Retry { limit: task.retry }),
             active_deadline_seconds: (task.timeout > 0).then_some(task.timeout),
-            volumes: &task.volumes,
+            volumes: &task.volumes.volumes,
             host_aliases: &task.host_aliases,
             service_account_name: task.service_account.as_deref(),
         }
@@ -526,7 +527,7 @@ impl Serialize for Env<'_> {
         let block: [(&str, &str); 13] = [
             ("KFJ_TASK_ID", &task.id),
             ("KFJ_TASK_NAME", &task.name),
-            ("KFJ_TASK_NODE_SELECTOR", &env.node_selector),
+            ("KFJ_TASK_NODE_SELECTOR", &task.selector.text),
             ("KFJ_TASK_VOLUME_MOUNT", &env.volume_mount),
             ("KFJ_TASK_IMAGES", &env.template_image),
             ("KFJ_TASK_RESOURCE_CPU", &env.resource_cpu),

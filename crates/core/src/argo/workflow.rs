@@ -144,7 +144,6 @@ pub fn compile_workflow(input: &CompileInput) -> Result<Workflow, CompileError> 
 fn task_template(input: &CompileInput, spec: TaskSpec<'_>, skip: bool) -> TaskTemplate {
     let task = spec.task;
     let gpu = spec.gpu_resource();
-    let node_affinity = spec.placement.node_affinity();
     let text = |s: &Option<String>| s.clone().unwrap_or_default();
     TaskTemplate {
         name: task.name.clone(),
@@ -164,11 +163,9 @@ fn task_template(input: &CompileInput, spec: TaskSpec<'_>, skip: bool) -> TaskTe
         memory: spec.memory,
         cpu: spec.cpu,
         gpu,
-        mounts: spec.volumes.mounts,
-        volumes: spec.volumes.volumes,
+        volumes: spec.volumes,
         env: TaskEnv {
             template_env: spec.template_env,
-            node_selector: spec.node_selector,
             volume_mount: spec.volume_mount,
             template_image: spec.template_image,
             resource_cpu: text(&task.resource_cpu),
@@ -178,8 +175,7 @@ fn task_template(input: &CompileInput, spec: TaskSpec<'_>, skip: bool) -> TaskTe
             gpu_resource_name: spec.gpu.resource_name,
         },
         privileged: spec.privileged,
-        node_selector: spec.placement.node_selector,
-        node_affinity,
+        selector: spec.selector,
         retry: task.retry,
         timeout: task.timeout,
         host_aliases: spec.host_aliases,
