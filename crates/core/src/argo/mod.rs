@@ -4,6 +4,7 @@
 //! Entry points: [`compile_workflow`] and [`workflow_to_yaml`]; the single-task pods
 //! of §2.2 are built by [`crate::k8s::pods::build_task_pod`] from the same input.
 
+mod container_template;
 mod dag;
 mod error;
 mod input;
