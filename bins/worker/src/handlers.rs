@@ -145,7 +145,8 @@ async fn recompile(state: &Arc<WorkerState>, run: &Run) -> Result<Value, JobErro
             ))
             .execute(conn)?;
         tracing::info!(run = run.id, workflow = %compiled.name, "recompiled the run's workflow");
-        Ok(compiled.workflow)
+        // the fallback when a run has no frozen manifest: checked like a frozen one
+        Ok(compiled.workflow.to_value())
     })
     .await
 }

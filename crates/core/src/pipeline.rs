@@ -9,7 +9,9 @@ use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use crate::argo::{CompileConfig, CompileError, CompileInput, TaskInput, compile_workflow};
+use crate::argo::{
+    CompileConfig, CompileError, CompileInput, TaskInput, Workflow, compile_workflow,
+};
 use crate::k8s::project::ProjectSettings;
 
 /// Why a pipeline cannot be run.
@@ -26,7 +28,8 @@ pub enum PipelineError {
 /// A compiled workflow and where it goes.
 #[derive(Debug, Clone)]
 pub struct Compiled {
-    pub workflow: Value,
+    /// Typed: stored and submitted by serializing it, with no JSON tree in between.
+    pub workflow: Workflow,
     pub name: String,
     pub namespace: String,
     pub run_id: String,
@@ -175,14 +178,8 @@ pub fn compile(
     registry_cluster: impl Fn(Option<&str>) -> String,
 ) -> Result<Compiled, PipelineError> {
     let workflow = compile_workflow(input)?;
-    let name = workflow["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let namespace = workflow["metadata"]["namespace"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let name = workflow.name().to_string();
+    let namespace = workflow.namespace().to_string();
     let settings = ProjectSettings::from_project(&input.project);
     Ok(Compiled {
         workflow,
@@ -218,12 +215,13 @@ pub fn record_submitted_workflow(
     username: &str,
     now: &str,
 ) -> QueryResult<()> {
-    let meta = &compiled.workflow["metadata"];
-    let pipeline_id = meta["labels"]["pipeline-id"]
-        .as_str()
+    let meta = &compiled.workflow.metadata;
+    let pipeline_id = meta
+        .labels
+        .get("pipeline-id")
         .unwrap_or_default()
         .to_string();
-    let info = serde_json::json!({"pipeline_name": meta["labels"]["pipeline-name"], "describe": meta["annotations"]["description"], "run_id": compiled.run_id, "has_push": ""});
+    let info = serde_json::json!({"pipeline_name": meta.labels.get("pipeline-name"), "describe": meta.annotations.description, "run_id": compiled.run_id, "has_push": ""});
     diesel::sql_query(
         "INSERT IGNORE INTO workflow (name, cluster, namespace, create_time, change_time, status, annotations, labels, spec, status_more, username, info_json, add_row_time, foreign_key) \
          VALUES (?, ?, ?, ?, ?, 'Pending', ?, ?, ?, '{}', ?, ?, NOW(), ?)",
@@ -233,9 +231,9 @@ pub fn record_submitted_workflow(
     .bind::<diesel::sql_types::Text, _>(&compiled.namespace)
     .bind::<diesel::sql_types::Text, _>(now)
     .bind::<diesel::sql_types::Text, _>(now)
-    .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&meta["annotations"]))
-    .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&meta["labels"]))
-    .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&compiled.workflow["spec"]))
+    .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&meta.annotations))
+    .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&meta.labels))
+    .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&compiled.workflow.spec))
     .bind::<diesel::sql_types::Text, _>(username)
     .bind::<diesel::sql_types::Text, _>(crate::json_text::pretty4(&info))
     .bind::<diesel::sql_types::Text, _>(pipeline_id)

@@ -9,12 +9,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use chrono::NaiveDateTime;
 use minijinja::value::{Object, Value, from_args};
-use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior};
 use sha2::{Digest, Sha256};
 
 /// A template that failed to render.
@@ -26,8 +26,12 @@ pub struct RenderError {
 
 /// Renders strings with one fixed context.
 pub struct Renderer {
-    env: Environment<'static>,
+    /// Holds every source rendered so far, parsed once: the tasks of a pipeline
+    /// repeat the same few templates.
+    env: Mutex<Environment<'static>>,
     context: BTreeMap<String, Value>,
+    /// `context` as one value, built at the first render after a change.
+    context_value: OnceLock<Value>,
     now: NaiveDateTime,
     uuids: Arc<UuidModule>,
 }
@@ -52,13 +56,16 @@ impl Renderer {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_keep_trailing_newline(true);
+        // templates are named after their source; no name may turn on escaping
+        env.set_auto_escape_callback(|_| AutoEscape::None);
         let uuids = Arc::new(UuidModule {
             seed: uuid_seed.to_string(),
             counter: AtomicU64::new(0),
         });
         let mut r = Renderer {
-            env,
+            env: Mutex::new(env),
             context: BTreeMap::new(),
+            context_value: OnceLock::new(),
             now,
             uuids,
         };
@@ -67,6 +74,7 @@ impl Renderer {
     }
 
     fn reset_objects(&mut self) {
+        self.context_value = OnceLock::new();
         self.context.insert(
             "datetime".into(),
             Value::from_object(DatetimeModule { now: self.now }),
@@ -79,6 +87,7 @@ impl Renderer {
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.context
             .insert(key.to_string(), Value::from(value.into()));
+        self.context_value = OnceLock::new();
         if key == "datetime" || key == "uuid" {
             self.reset_objects();
         }
@@ -96,11 +105,52 @@ impl Renderer {
         if !has_syntax(source) {
             return Ok(source.to_string());
         }
-        self.env
-            .render_str(source, &self.context)
+        let context = self.context_value.get_or_init(|| {
+            Value::from_iter(self.context.iter().map(|(k, v)| (k.as_str(), v.clone())))
+        });
+        let mut env = self.env.lock().unwrap_or_else(PoisonError::into_inner);
+        if env.get_template(source).is_err() {
+            env.add_template_owned(source.to_string(), source.to_string())
+                .map_err(|e| RenderError {
+                    message: describe_error(&e),
+                })?;
+        }
+        env.get_template(source)
+            .and_then(|t| t.render(context))
             .map_err(|e| RenderError {
                 message: describe_error(&e),
             })
+    }
+
+    /// [`Renderer::render_json`] in place: only strings with template syntax are
+    /// replaced, in the same order (keys before their values), so `uuid4()` draws
+    /// the same ids.
+    pub fn render_json_in_place(&self, value: &mut serde_json::Value) -> Result<(), RenderError> {
+        use serde_json::Value as J;
+        match value {
+            J::String(s) if has_syntax(s) => *s = self.render(s)?,
+            J::Array(items) => {
+                for item in items {
+                    self.render_json_in_place(item)?;
+                }
+            }
+            J::Object(map) if map.keys().any(|k| has_syntax(k)) => {
+                let mut out = serde_json::Map::with_capacity(map.len());
+                for (k, mut v) in std::mem::take(map) {
+                    let k = self.render(&k)?;
+                    self.render_json_in_place(&mut v)?;
+                    out.insert(k, v);
+                }
+                *map = out;
+            }
+            J::Object(map) => {
+                for v in map.values_mut() {
+                    self.render_json_in_place(v)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Renders every string inside a JSON value (object keys included).

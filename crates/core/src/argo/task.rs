@@ -2,20 +2,26 @@
 //! workflow templates and the single-task pods: command, args, image, working dir,
 //! resources, template env, volumes, node placement and host aliases.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use app_models::rows::{JobTemplate, Task};
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, HostAlias, ObjectFieldSelector};
+use k8s_openapi::api::core::v1::{
+    EnvVar, EnvVarSource, HostAlias, NodeAffinity, ObjectFieldSelector,
+};
 use serde_json::{Map, Value};
 
 use super::CompileError;
 use super::input::{CompileInput, TaskInput};
 use super::render::{Renderer, python_json_dumps};
-use crate::k8s::host_aliases::add_host_aliases;
+use crate::k8s::host_aliases::{HostAliasError, add_host_aliases};
 use crate::k8s::node_selector::{NodePlacement, parse_node_selector, task_node_selector};
 use crate::k8s::project::ProjectSettings;
 use crate::k8s::resources::{
     GpuClass, GpuRequest, RequestLimit, parse_cpu, parse_gpu, parse_memory,
 };
-use crate::k8s::volumes::{VolumeSet, build_volumes};
+use crate::k8s::volumes::{VolumeError, VolumeSet, build_volumes};
 
 /// What every task of one run shares.
 pub(crate) struct RunContext<'a> {
@@ -32,6 +38,27 @@ pub(crate) struct RunContext<'a> {
     pub global_env: Vec<(String, String)>,
     /// `HOSTALIASES` of the configuration.
     pub config_host_aliases: Vec<HostAlias>,
+    /// What tasks of the run share, computed once.
+    shared: RefCell<SharedPieces>,
+}
+
+/// Pieces that are a pure function of a few task strings, so tasks with equal
+/// strings share one copy: volumes by rendered mount string (the creator is fixed per
+/// run), selectors by GPU class and type, host aliases by the template's text.
+#[derive(Default)]
+struct SharedPieces {
+    volumes: HashMap<String, Arc<VolumeSet>>,
+    selectors: Vec<(GpuClass, Option<String>, Arc<TaskSelector>)>,
+    host_aliases: HashMap<String, Arc<Vec<HostAlias>>>,
+}
+
+/// A task's node selector string and the placement it becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TaskSelector {
+    /// The node selector string (`KFJ_TASK_NODE_SELECTOR`).
+    pub text: String,
+    pub placement: NodePlacement,
+    pub node_affinity: Option<NodeAffinity>,
 }
 
 fn template_error(field: impl Into<String>, e: super::render::RenderError) -> CompileError {
@@ -112,7 +139,56 @@ impl<'a> RunContext<'a> {
             system_env,
             global_env,
             config_host_aliases,
+            shared: RefCell::default(),
         })
+    }
+
+    fn volumes(&self, mount: &str) -> Result<Arc<VolumeSet>, VolumeError> {
+        if let Some(v) = self.shared.borrow().volumes.get(mount) {
+            return Ok(v.clone());
+        }
+        let v = Arc::new(build_volumes(mount, &self.input.creator)?);
+        let mut shared = self.shared.borrow_mut();
+        shared.volumes.insert(mount.to_string(), v.clone());
+        Ok(v)
+    }
+
+    fn selector(&self, gpu: &GpuRequest) -> Arc<TaskSelector> {
+        let class = gpu.class();
+        let mut shared = self.shared.borrow_mut();
+        let known = shared
+            .selectors
+            .iter()
+            .find(|(c, t, _)| *c == class && *t == gpu.gpu_type);
+        if let Some((_, _, s)) = known {
+            return s.clone();
+        }
+        let text = task_node_selector(&self.project_selector, gpu);
+        let placement = parse_node_selector(&text);
+        let selector = Arc::new(TaskSelector {
+            node_affinity: placement.node_affinity(),
+            text,
+            placement,
+        });
+        shared
+            .selectors
+            .push((class, gpu.gpu_type.clone(), selector.clone()));
+        selector
+    }
+
+    /// `HOSTALIASES` then a template's `host_aliases` text.
+    fn host_aliases(&self, template_text: &str) -> Result<Arc<Vec<HostAlias>>, HostAliasError> {
+        if let Some(a) = self.shared.borrow().host_aliases.get(template_text) {
+            return Ok(a.clone());
+        }
+        let mut aliases = self.config_host_aliases.clone();
+        add_host_aliases(&mut aliases, template_text)?;
+        let aliases = Arc::new(aliases);
+        let mut shared = self.shared.borrow_mut();
+        shared
+            .host_aliases
+            .insert(template_text.to_string(), aliases.clone());
+        Ok(aliases)
     }
 
     fn render(&self, task: &str, field: &str, text: &str) -> Result<String, CompileError> {
@@ -143,11 +219,9 @@ pub(crate) struct TaskSpec<'a> {
     pub template_env: Vec<(String, String)>,
     /// The rendered volume-mount string.
     pub volume_mount: String,
-    pub volumes: VolumeSet,
-    /// The node selector string (`KFJ_TASK_NODE_SELECTOR`).
-    pub node_selector: String,
-    pub placement: NodePlacement,
-    pub host_aliases: Vec<HostAlias>,
+    pub volumes: Arc<VolumeSet>,
+    pub selector: Arc<TaskSelector>,
+    pub host_aliases: Arc<Vec<HostAlias>>,
     pub privileged: bool,
     pub service_account: Option<String>,
 }
@@ -240,18 +314,17 @@ pub(crate) fn build_task<'a>(
         .as_ref()
         .ok_or_else(|| CompileError::MissingTemplate { task: name.into() })?;
 
-    let raw_args: Value = match blank_to_none(task.args.as_deref()) {
+    let mut args = match blank_to_none(task.args.as_deref()) {
         None => Value::Object(Map::new()),
         Some(text) => serde_json::from_str(text).map_err(|e| CompileError::BadArgs {
             task: name.into(),
             message: e.to_string(),
         })?,
     };
-    let Value::Object(args_json) = ctx
-        .renderer
-        .render_json(&raw_args)
-        .map_err(|e| template_error(format!("task {name}: args"), e))?
-    else {
+    ctx.renderer
+        .render_json_in_place(&mut args)
+        .map_err(|e| template_error(format!("task {name}: args"), e))?;
+    let Value::Object(args_json) = args else {
         return Err(CompileError::BadArgs {
             task: name.into(),
             message: "not an object".into(),
@@ -260,7 +333,10 @@ pub(crate) fn build_task<'a>(
 
     let mut template_env = Vec::new();
     for (k, v) in env_lines(template.env.as_deref().unwrap_or_default()) {
-        let v = ctx.render(name, &format!("template env {k}"), &v)?;
+        let v = ctx
+            .renderer
+            .render(&v)
+            .map_err(|e| template_error(format!("task {name}: template env {k}"), e))?;
         template_env.push((k, v));
     }
 
@@ -290,25 +366,19 @@ pub(crate) fn build_task<'a>(
         "volume_mount",
         task.volume_mount.as_deref().unwrap_or_default(),
     )?;
-    let volumes = build_volumes(&volume_mount, &ctx.input.creator).map_err(|source| {
-        CompileError::BadVolumeMount {
+    let volumes = ctx
+        .volumes(&volume_mount)
+        .map_err(|source| CompileError::BadVolumeMount {
             task: name.into(),
             source,
-        }
-    })?;
-
-    let node_selector = task_node_selector(&ctx.project_selector, &gpu);
-    let placement = parse_node_selector(&node_selector);
-
-    let mut host_aliases = ctx.config_host_aliases.clone();
-    add_host_aliases(
-        &mut host_aliases,
-        template.host_aliases.as_deref().unwrap_or_default(),
-    )
-    .map_err(|source| CompileError::BadHostAlias {
-        owner: format!("task {name}: job template {}", template.name),
-        source,
-    })?;
+        })?;
+    let selector = ctx.selector(&gpu);
+    let host_aliases = ctx
+        .host_aliases(template.host_aliases.as_deref().unwrap_or_default())
+        .map_err(|source| CompileError::BadHostAlias {
+            owner: format!("task {name}: job template {}", template.name),
+            source,
+        })?;
 
     let template_image = ti
         .image
@@ -331,8 +401,7 @@ pub(crate) fn build_task<'a>(
         template_env,
         volume_mount,
         volumes,
-        node_selector,
-        placement,
+        selector,
         host_aliases,
         privileged: template.privileged.unwrap_or(false),
         service_account: blank_to_none(template.accounts.as_deref()).map(String::from),
@@ -416,7 +485,7 @@ pub(crate) fn task_env(ctx: &RunContext<'_>, spec: &TaskSpec<'_>) -> Vec<EnvVar>
     vec![
         env("KFJ_TASK_ID", task.id.to_string()),
         env("KFJ_TASK_NAME", task.name.as_str()),
-        env("KFJ_TASK_NODE_SELECTOR", spec.node_selector.as_str()),
+        env("KFJ_TASK_NODE_SELECTOR", spec.selector.text.as_str()),
         env("KFJ_TASK_VOLUME_MOUNT", spec.volume_mount.as_str()),
         env("KFJ_TASK_IMAGES", spec.template_image.as_str()),
         env(

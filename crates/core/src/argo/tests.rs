@@ -5,6 +5,11 @@ use serde_json::{Value, json};
 use super::sample::{chain_pipeline, image_row, task_row, template_row, worked_example};
 use super::*;
 
+/// The typed workflow as a JSON value, for indexing in assertions.
+fn compile_workflow(input: &CompileInput) -> Result<Value, CompileError> {
+    super::compile_workflow(input).map(|wf| wf.to_value())
+}
+
 fn template<'a>(wf: &'a Value, name: &str) -> &'a Value {
     wf["spec"]["templates"]
         .as_array()
@@ -38,7 +43,7 @@ fn keys(v: &Value) -> Vec<&str> {
 
 #[test]
 fn worked_example_snapshot() {
-    let wf = compile_workflow(&worked_example()).unwrap();
+    let wf = super::compile_workflow(&worked_example()).unwrap();
     insta::assert_yaml_snapshot!(wf);
 }
 

@@ -7,7 +7,6 @@ use kube::api::{
     PostParams,
 };
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 /// A kind the platform manages, as the original's `CRD_INFO`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -186,10 +185,12 @@ pub async fn get_object(
 /// another run id is replaced (the original's "a manual run replaces the last one").
 pub async fn submit_workflow(
     client: &kube::Client,
-    manifest: &Value,
+    manifest: &(impl serde::Serialize + ?Sized),
 ) -> Result<DynamicObject, OpsError> {
-    let obj: DynamicObject =
-        serde_json::from_value(manifest.clone()).map_err(|e| OpsError::Manifest(e.to_string()))?;
+    // kube's dynamic objects hold their body as a `Value`; that one tree is built here
+    let obj: DynamicObject = serde_json::to_value(manifest)
+        .and_then(serde_json::from_value)
+        .map_err(|e| OpsError::Manifest(e.to_string()))?;
     let ns = obj
         .metadata
         .namespace

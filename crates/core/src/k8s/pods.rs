@@ -180,7 +180,7 @@ pub fn build_task_pod(
         ("run-id".to_string(), label_value(&input.run_id)),
         ("pod-type".to_string(), "task".to_string()),
     ]);
-    let mut placement = spec.placement.clone();
+    let mut placement = spec.selector.placement.clone();
     let mut pod_affinity = None;
     if spec.gpu.class() == GpuClass::Whole {
         placement.remove("cpu");
@@ -255,7 +255,7 @@ pub fn build_task_pod(
             affinity,
             scheduler_name,
             service_account_name: spec.service_account.clone(),
-            host_aliases: Some(spec.host_aliases.clone()),
+            host_aliases: Some(spec.host_aliases.to_vec()),
             image_pull_secrets: Some(secrets),
             volumes: Some(spec.volumes.volumes.clone()),
             ..Default::default()
