@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(flashes_header(&[]), "[]");
         assert_eq!(
             flashes_header(&[("info", NOT_FOUND_MESSAGE)]),
-            r#"[["info","\u672a\u67e5\u8be2\u5230\u5f53\u524d\u8bb0\u5f55\uff0c\u53ef\u80fd\u662f\u7cfb\u7edf\u7f13\u5b58\u672a\u66f4\u65b0\uff0c\u8bf7\u91cd\u8bd5"]]"#
+            r#"[["info", "\u672a\u67e5\u8be2\u5230\u5f53\u524d\u8bb0\u5f55\uff0c\u53ef\u80fd\u662f\u7cfb\u7edf\u7f13\u5b58\u672a\u66f4\u65b0\uff0c\u8bf7\u91cd\u8bd5"]]"#
         );
     }
 }

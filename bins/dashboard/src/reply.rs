@@ -5,23 +5,25 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
-/// `api_flashes` header value: a JSON list of `[category, message]`, non-ASCII escaped.
+/// `api_flashes` header value: a JSON list of `[category, message]` as Python's
+/// `json.dumps` writes it (`", "` between items, non-ASCII escaped: the header stays ASCII).
 pub fn flashes_header(flashes: &[(&str, &str)]) -> String {
     let list: Vec<Value> = flashes.iter().map(|(c, m)| json!([c, m])).collect();
-    let s = serde_json::to_string(&list).unwrap_or_else(|_| "[]".into());
-    // escape non-ASCII like Python's json.dumps default, so the header stays ASCII
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if ch.is_ascii() {
-            out.push(ch);
-        } else {
-            let mut buf = [0u16; 2];
-            for unit in ch.encode_utf16(&mut buf) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
+    let out = app_core::json_text::python_dumps(&list);
     if out.len() > 2000 { "[]".into() } else { out }
+}
+
+/// Marks a response whose `Content-Type` stays `application/json` without a charset,
+/// as Flask's `jsonify` answers of the original (menu, navbar, feature check, user
+/// centre); every other JSON answer names its charset, as FAB's do.
+#[derive(Clone, Copy)]
+pub struct BareJson;
+
+/// A JSON answer (no envelope) with the original's bare `application/json`.
+pub fn bare_json<T: serde::Serialize>(value: &T) -> HttpResponse {
+    let mut res = HttpResponse::Ok().json(value);
+    res.extensions_mut().insert(BareJson);
+    res
 }
 
 /// `{"result": result, "status": 0, "message": "success"}`.

@@ -130,6 +130,8 @@ pub struct Config {
     pub frontend_dir: Option<PathBuf>,
     /// Public base URL used in links of notifications.
     pub host_url: String,
+    /// Base of the job templates' relative `help_url`s (the original's `GIT_URL`).
+    pub git_url: String,
     /// The home cluster (`ENVIRONMENT`).
     pub environment: String,
     pub clusters: BTreeMap<String, ClusterConfig>,
@@ -396,6 +398,10 @@ impl Config {
                 .var_or("HOST_URL", "http://127.0.0.1:8080")
                 .trim_end_matches('/')
                 .to_string(),
+            git_url: v.var_or(
+                "GIT_URL",
+                "https://github.com/tencentmusic/cube-studio/tree/master",
+            ),
             environment,
             clusters,
             pipeline_namespace: v.var_or("PIPELINE_NAMESPACE", "pipeline"),

@@ -14,6 +14,57 @@ pub fn pretty4<T: Serialize + ?Sized>(v: &T) -> String {
     String::from_utf8(buf).unwrap_or_else(|_| "{}".into())
 }
 
+/// JSON as Python's `json.dumps(v)` writes it with its defaults: `", "` and `": "`
+/// between items, non-ASCII characters escaped as `\uXXXX` (`ensure_ascii=True`).
+pub fn python_dumps<T: Serialize + ?Sized>(v: &T) -> String {
+    struct Python;
+    impl serde_json::ser::Formatter for Python {
+        fn begin_array_value<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+            first: bool,
+        ) -> std::io::Result<()> {
+            if first { Ok(()) } else { w.write_all(b", ") }
+        }
+        fn begin_object_key<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+            first: bool,
+        ) -> std::io::Result<()> {
+            if first { Ok(()) } else { w.write_all(b", ") }
+        }
+        fn begin_object_value<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+        ) -> std::io::Result<()> {
+            w.write_all(b": ")
+        }
+        fn write_string_fragment<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+            fragment: &str,
+        ) -> std::io::Result<()> {
+            for c in fragment.chars() {
+                if c.is_ascii() {
+                    w.write_all(&[c as u8])?;
+                } else {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        write!(w, "\\u{u:04x}")?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut buf = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, Python);
+    if v.serialize(&mut ser).is_err() {
+        return "{}".into();
+    }
+    String::from_utf8(buf).unwrap_or_else(|_| "{}".into())
+}
+
 /// Parses a JSON object stored as text; anything else (empty, invalid, not an object) is `{}`.
 pub fn object_or_empty(text: Option<&str>) -> serde_json::Map<String, Value> {
     match text
@@ -29,6 +80,14 @@ pub fn object_or_empty(text: Option<&str>) -> serde_json::Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_defaults() {
+        assert_eq!(
+            python_dumps(&serde_json::json!({"help_url": "https://x/y", "a": [1, "中😀"]})),
+            "{\"help_url\": \"https://x/y\", \"a\": [1, \"\\u4e2d\\ud83d\\ude00\"]}"
+        );
+    }
 
     #[test]
     fn four_spaces_and_utf8() {

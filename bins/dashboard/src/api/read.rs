@@ -79,10 +79,11 @@ pub(super) async fn list(
 ) -> Result<HttpResponse, ApiError> {
     forbid_unless(&state.views[idx], &ctx, "can_list", "list")?;
     let args = merge_args(req.query_string(), &body)?;
-    let (rows, total) = blocking(&state, move |st, conn| {
+    let (mut rows, total) = blocking(&state, move |st, conn| {
         list_rows(st, conn, idx, &ctx, &args)
     })
     .await?;
+    state.views[idx].hooks.post_list(&mut rows);
     #[derive(serde::Serialize)]
     struct Page<'a> {
         data: &'a [Row],
@@ -122,7 +123,11 @@ pub(super) async fn show(
                 RelMode::Nested
             },
         )?;
-        Ok(project(&rv, &rows[0], &keys))
+        let mut row = project(&rv, &rows[0], &keys);
+        if let Some(e) = &rv.view.expand {
+            e.show_into(&mut row);
+        }
+        Ok(row)
     })
     .await?;
     Ok(ok(Value::Object(row)))

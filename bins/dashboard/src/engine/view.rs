@@ -109,6 +109,9 @@ pub trait ViewHooks: Send + Sync {
     ) -> Result<(), ApiError> {
         Ok(())
     }
+    /// Rewrites the rows of a `GET /` page before they are sent (the original's
+    /// `pre_list_res`); the other list-shaped endpoints do not call it.
+    fn post_list(&self, rows: &mut [Row]) {}
     /// Whether POST/PUT bodies need [`ViewHooks::cluster_check`].
     fn has_cluster_check(&self) -> bool {
         false
@@ -367,6 +370,28 @@ pub struct ExpandSpec {
     pub column: &'static str,
     /// Complete field-info objects of the sub-fields (each with its `name`).
     pub fields: Vec<Value>,
+}
+
+impl ExpandSpec {
+    /// Adds every sub-field to a shown row, read from the column's JSON (`null` when
+    /// absent or when the column is not a JSON object), as the original's `show_expand`.
+    pub fn show_into(&self, row: &mut Row) {
+        let parsed: Row = row
+            .get(self.column)
+            .and_then(Value::as_str)
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            .and_then(|v| match v {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .unwrap_or_default();
+        for f in &self.fields {
+            if let Some(name) = f.get("name").and_then(Value::as_str) {
+                let v = parsed.get(name).cloned().unwrap_or(Value::Null);
+                row.insert(name.to_string(), v);
+            }
+        }
+    }
 }
 
 /// The identity of a view: its route base (`/pipeline_modelview/api`). Views name each

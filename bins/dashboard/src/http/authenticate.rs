@@ -98,9 +98,16 @@ fn credential(req: &ServiceRequest, state: &AppState) -> Credential {
 /// this site's own pages and send only the origin as referrer to other sites. JSON
 /// names its charset, as the original's answers do.
 pub fn add_security_headers(headers: &mut HeaderMap) {
-    if headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == b"application/json")
+    add_headers(headers, false)
+}
+
+/// [`add_security_headers`]; `bare_json`: a [`crate::reply::BareJson`] answer keeps its
+/// `application/json` without a charset.
+fn add_headers(headers: &mut HeaderMap, bare_json: bool) {
+    if !bare_json
+        && headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes() == b"application/json")
     {
         headers.insert(
             header::CONTENT_TYPE,
@@ -198,7 +205,11 @@ pub async fn authenticate(
         req.extensions_mut().insert(c);
     }
     let mut res = next.call(req).await?.map_into_boxed_body();
-    add_security_headers(res.headers_mut());
+    let bare = res
+        .response()
+        .extensions()
+        .contains::<crate::reply::BareJson>();
+    add_headers(res.headers_mut(), bare);
     if let Some(u) = username {
         let cookie = Cookie::build("myapp_username", u).path("/").finish();
         if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {

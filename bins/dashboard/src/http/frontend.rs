@@ -96,15 +96,15 @@ pub fn menu(ctx: &Ctx) -> Value {
 }
 
 async fn menu_route(ctx: Ctx) -> HttpResponse {
-    HttpResponse::Ok().json(menu(&ctx))
+    crate::reply::bare_json(&menu(&ctx))
 }
 
 async fn navbar_right(_: Ctx, state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(&state.frontend.navbar_right)
+    crate::reply::bare_json(&state.frontend.navbar_right)
 }
 
 async fn feature_check(_: Ctx) -> HttpResponse {
-    HttpResponse::Ok().json(json!({}))
+    crate::reply::bare_json(&json!({}))
 }
 
 async fn health(state: web::Data<AppState>) -> HttpResponse {

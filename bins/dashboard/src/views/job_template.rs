@@ -16,7 +16,34 @@ use crate::engine::view::{
 use crate::error::ApiError;
 
 /// Only admins write templates; everyone else sees released ones.
-pub struct JobTemplateHooks;
+pub struct JobTemplateHooks {
+    /// The original's `GIT_URL`: the base of relative `help_url`s.
+    pub git_url: String,
+}
+
+/// A template's `expand` as its list rows show it (the original's `pre_list_res`): the
+/// `help_url` made absolute with `GIT_URL` when it is not an http URL, written back as
+/// Python's `json.dumps` writes it. A row without `expand` (the fab list does not select
+/// it) gets one holding `GIT_URL`, as in the original.
+fn list_expand(git_url: &str, row: &mut Row) {
+    let mut expand =
+        app_core::json_text::object_or_empty(row.get("expand").and_then(Value::as_str));
+    let help = expand
+        .get("help_url")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if !help.contains("http") {
+        expand.insert(
+            "help_url".into(),
+            json!(format!("{}{help}", git_url.trim_matches('/'))),
+        );
+        row.insert(
+            "expand".into(),
+            json!(app_core::json_text::python_dumps(&Value::Object(expand))),
+        );
+    }
+}
 
 fn normalise(values: &mut Row) -> Result<(), ApiError> {
     if let Some(Value::String(a)) = values.get("args") {
@@ -65,6 +92,11 @@ fn normalise(values: &mut Row) -> Result<(), ApiError> {
 }
 
 impl ViewHooks for JobTemplateHooks {
+    fn post_list(&self, rows: &mut [Row]) {
+        for r in rows {
+            list_expand(&self.git_url, r);
+        }
+    }
     fn base_filter(&self, ctx: &Ctx) -> Option<SqlFrag> {
         (!ctx.is_admin).then(|| SqlFrag::new("t.`version` = 'Release'", vec![]))
     }
@@ -152,7 +184,7 @@ fn field(description: &str, extra: Value) -> Value {
 }
 
 /// The template view.
-pub fn views() -> Vec<ModelView> {
+pub fn views(config: &app_core::Config) -> Vec<ModelView> {
     let mut v = ModelView::new(
         ids::JOB_TEMPLATE,
         "Job_Template_ModelView_Api",
@@ -339,7 +371,9 @@ pub fn views() -> Vec<ModelView> {
         run: copy_template,
         effects: None,
     }];
-    v.hooks = Arc::new(JobTemplateHooks);
+    v.hooks = Arc::new(JobTemplateHooks {
+        git_url: config.git_url.clone(),
+    });
     v.access = AccessRules {
         add: Access::AdminRow,
         ..AccessRules::rows(Access::AdminRow)
@@ -354,4 +388,43 @@ pub fn views() -> Vec<ModelView> {
     fab.show_columns = v.add_columns.clone();
     fab.properties = vec![CREATOR, MODIFIED];
     vec![v, fab]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIT: &str = "https://github.com/tencentmusic/cube-studio/tree/master/";
+
+    fn expand_of(row: Row) -> Option<String> {
+        let mut row = row;
+        list_expand(GIT, &mut row);
+        row.get("expand").and_then(Value::as_str).map(String::from)
+    }
+
+    #[test]
+    fn list_rows_get_an_absolute_help_url() {
+        // the fab list does not select expand: the original answers GIT_URL
+        assert_eq!(
+            expand_of(Row::new()).as_deref(),
+            Some(r#"{"help_url": "https://github.com/tencentmusic/cube-studio/tree/master"}"#)
+        );
+        // a relative help_url is prefixed; the rest kept, written as Python writes it
+        let mut row = Row::new();
+        row.insert(
+            "expand".into(),
+            json!("{\n    \"index\": 3,\n    \"help_url\": \"/job-template/x\",\n    \"名\": \"值\"\n}"),
+        );
+        assert_eq!(
+            expand_of(row).as_deref(),
+            Some(
+                r#"{"index": 3, "help_url": "https://github.com/tencentmusic/cube-studio/tree/master/job-template/x", "\u540d": "\u503c"}"#
+            )
+        );
+        // an http URL leaves the stored text as it is
+        let stored = "{\n    \"help_url\": \"https://example.com/doc\"\n}";
+        let mut row = Row::new();
+        row.insert("expand".into(), json!(stored));
+        assert_eq!(expand_of(row).as_deref(), Some(stored));
+    }
 }

@@ -95,7 +95,7 @@ pub fn all_views(
     let mut v = Vec::new();
     v.extend(project::views(config, kube));
     v.extend(images::views(config));
-    v.extend(job_template::views());
+    v.extend(job_template::views(config));
     v.extend(users::views());
     v.extend(pipeline::views(config, kube));
     v.extend(task::views(config, schema));

@@ -442,7 +442,7 @@ pub async fn current_userinfo(
         }))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(body))
+    Ok(crate::reply::bare_json(&body))
 }
 
 /// `POST /userinfo/api/current/token`: rotates the caller's token and returns the new
