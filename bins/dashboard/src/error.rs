@@ -117,6 +117,7 @@ impl From<diesel::result::Error> for ApiError {
                 info.as_ref(),
             ),
             _ => {
+                app_models::db::note_error(&e);
                 tracing::error!(error = %e, "database error");
                 ApiError::unavailable("database error, please retry")
             }

@@ -43,7 +43,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let workers = std::env::var("DASHBOARD_WORKERS")
         .ok()
         .and_then(|w| w.parse().ok())
-        .unwrap_or(2usize);
+        .unwrap_or(2usize)
+        .max(1);
+    // database work runs on each worker's blocking threads, and waits for a pooled
+    // connection beyond the pool's size: more threads would only hold memory
+    let blocking = std::env::var("DASHBOARD_BLOCKING_THREADS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| (config.db_pool_size as usize).div_ceil(workers))
+        .max(2);
     let p2 = pool.clone();
     let state = web::Data::new(
         tokio::task::spawn_blocking(move || crate::app::build_state(p2, config)).await??,
@@ -52,6 +60,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // the tests' app, with responses compressed
     HttpServer::new(move || crate::dashboard_app!(state.clone(), Compress::default()))
         .workers(workers)
+        .worker_max_blocking_threads(blocking)
         .shutdown_timeout(10)
         .bind(&addr)?
         .run()

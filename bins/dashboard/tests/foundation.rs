@@ -97,7 +97,7 @@ fn migrations_create_the_cube_studio_schema_and_revert() {
     let db = TestDb::empty();
     let mut conn = db.conn();
     let applied = run_migrations(&mut conn).unwrap();
-    assert_eq!(applied.len(), 3);
+    assert_eq!(applied.len(), 4);
     let tables: BTreeSet<String> = table_names(&mut conn).unwrap().into_iter().collect();
     for t in REQUIRED {
         assert!(tables.contains(*t), "table {t} is missing");
@@ -150,7 +150,7 @@ fn migrations_create_the_cube_studio_schema_and_revert() {
     );
     // applying again is a no-op; reverting drops everything
     assert!(run_migrations(&mut conn).unwrap().is_empty());
-    assert_eq!(revert_all_migrations(&mut conn).unwrap().len(), 3);
+    assert_eq!(revert_all_migrations(&mut conn).unwrap().len(), 4);
     let left: Vec<String> = table_names(&mut conn)
         .unwrap()
         .into_iter()
@@ -158,7 +158,7 @@ fn migrations_create_the_cube_studio_schema_and_revert() {
         .collect();
     assert!(left.is_empty(), "tables left after revert: {left:?}");
     // and they apply again after a revert
-    assert_eq!(run_migrations(&mut conn).unwrap().len(), 3);
+    assert_eq!(run_migrations(&mut conn).unwrap().len(), 4);
 }
 
 #[test]
@@ -389,4 +389,32 @@ async fn a_database_of_the_original_with_sequences_is_adopted() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// A pooled connection is not pinged on every checkout; when the server drops it, the one
+/// query that meets it fails, and the next checkouts ping and replace it.
+#[test]
+fn a_dead_pooled_connection_fails_once_then_is_replaced() {
+    use diesel::dsl::sql;
+    use diesel::sql_types::BigInt;
+    let db = TestDb::empty();
+    let pool = app_models::db::build_pool(&db.url, 1);
+    let id_of = |c: &mut diesel::MysqlConnection| {
+        diesel::select(sql::<BigInt>("CONNECTION_ID()")).get_result::<i64>(c)
+    };
+    let first = id_of(&mut pool.get().unwrap()).unwrap();
+    assert_eq!(id_of(&mut pool.get().unwrap()).unwrap(), first, "reused");
+    diesel::sql_query(format!("KILL {first}"))
+        .execute(&mut db.conn())
+        .unwrap();
+    let failed = id_of(&mut pool.get().unwrap()).unwrap_err();
+    assert!(
+        app_models::db::is_connection_error(&failed),
+        "a connection error: {failed}"
+    );
+    // what every caller does with a query error
+    let _ = app_models::DbError::from(failed);
+    let second = id_of(&mut pool.get().unwrap()).unwrap();
+    assert_ne!(second, first, "a new connection");
+    assert_eq!(id_of(&mut pool.get().unwrap()).unwrap(), second);
 }

@@ -53,7 +53,7 @@ impl DbTaskError for JobError {
 
 impl From<diesel::result::Error> for JobError {
     fn from(e: diesel::result::Error) -> Self {
-        DbError::Query(e).into()
+        DbError::from(e).into()
     }
 }
 

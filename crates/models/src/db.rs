@@ -1,19 +1,88 @@
 //! Connection pool, database creation and the embedded migrations.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 /// The migrations under `migrations/` at the workspace root, compiled in.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
 /// A pool of MySQL connections.
-pub type DbPool = Pool<ConnectionManager<MysqlConnection>>;
+pub type DbPool = Pool<Manager>;
 /// One connection taken from the pool.
-pub type DbConn = PooledConnection<ConnectionManager<MysqlConnection>>;
+pub type DbConn = PooledConnection<Manager>;
+
+/// Until when (Unix seconds) every checkout pings its connection: set by a connection-level
+/// error anywhere in the process (see [`note_error`]).
+static SUSPECT_UNTIL: AtomicI64 = AtomicI64::new(0);
+
+/// How long checkouts keep pinging after a connection-level error.
+const SUSPECT_SECS: i64 = 30;
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Is `e` a sign that pooled connections may be dead (server restarted, network cut)?
+pub fn is_connection_error(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::BrokenTransactionManager => true,
+        Error::DatabaseError(kind, info) => {
+            matches!(
+                kind,
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+            ) || ["server has gone away", "Lost connection", "Can't connect"]
+                .iter()
+                .any(|m| info.message().contains(m))
+        }
+        _ => false,
+    }
+}
+
+/// Records a query error: after a connection-level one, checkouts ping their connection
+/// for a while, so the dead ones are dropped instead of failing request after request.
+pub fn note_error(e: &diesel::result::Error) {
+    if is_connection_error(e) {
+        SUSPECT_UNTIL.store(unix_now() + SUSPECT_SECS, Ordering::Relaxed);
+    }
+}
+
+/// diesel's connection manager, except that a checkout pings its connection (one round
+/// trip, a quarter of a short request's) only while connection errors are recent
+/// ([`note_error`]) rather than every time. Connections also retire after
+/// `idle_timeout`/`max_lifetime`, well inside MySQL's `wait_timeout`.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<MysqlConnection>);
+
+impl ManageConnection for Manager {
+    type Connection = MysqlConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<MysqlConnection, Self::Error> {
+        self.0.connect().inspect_err(|_| {
+            SUSPECT_UNTIL.store(unix_now() + SUSPECT_SECS, Ordering::Relaxed);
+        })
+    }
+
+    fn is_valid(&self, conn: &mut MysqlConnection) -> Result<(), Self::Error> {
+        if SUSPECT_UNTIL.load(Ordering::Relaxed) >= unix_now() {
+            self.0.is_valid(conn)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn has_broken(&self, conn: &mut MysqlConnection) -> bool {
+        self.0.has_broken(conn)
+    }
+}
 
 /// Everything that can go wrong talking to the database.
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +92,7 @@ pub enum DbError {
     #[error("cannot connect to the database: {0}")]
     Connection(#[from] diesel::ConnectionError),
     #[error(transparent)]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("migration failed: {0}")]
     Migration(String),
     /// Blocking database work that did not finish (it panicked or was cancelled).
@@ -31,6 +100,13 @@ pub enum DbError {
     TaskFailed(String),
     #[error("bad database url: {0}")]
     Url(String),
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(e: diesel::result::Error) -> Self {
+        note_error(&e);
+        DbError::Query(e)
+    }
 }
 
 impl DbError {
@@ -108,9 +184,11 @@ pub fn build_pool(url: &str, max_size: u32) -> DbPool {
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
         .test_on_check_out(true)
+        .idle_timeout(Some(Duration::from_secs(600)))
+        .max_lifetime(Some(Duration::from_secs(1800)))
         // callers log unavailability with context; r2d2's own error log would repeat it
         .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
-        .build_unchecked(ConnectionManager::new(url))
+        .build_unchecked(Manager(ConnectionManager::new(url)))
 }
 
 /// Applies every pending migration; returns the versions applied.
