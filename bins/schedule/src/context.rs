@@ -22,6 +22,8 @@ pub struct Ctx {
     pub metrics: Metrics,
     /// Prefix of every Redis key this process writes (tests isolate themselves with it).
     pub key_prefix: String,
+    /// What the cron planner remembers between ticks.
+    pub plan: std::sync::Mutex<crate::plan_state::PlanState>,
 }
 
 impl Ctx {
@@ -51,6 +53,7 @@ impl Ctx {
             redis,
             metrics,
             key_prefix: key_prefix.to_string(),
+            plan: Default::default(),
         }
     }
 

@@ -8,4 +8,5 @@
 pub mod context;
 pub mod housekeeping;
 pub mod periodic;
+pub mod plan_state;
 pub mod timerun;

@@ -1,13 +1,10 @@
 //! Cron pipelines (orchestration.md §3.2): plan fire times into `run` rows with frozen
 //! workflows, then launch, expire or stop runs — every step safe with two replicas.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use app_core::argo::CompileConfig;
-use app_core::cron::{
-    Crontab, DispatchPolicy, PlanWindow, RunView, decide_dispatch, is_active, parse_crontab,
-    plan_fire_times,
-};
+use app_core::cron::{Crontab, DispatchPolicy, PlanWindow, RunView, decide_dispatch, is_active};
 use app_core::database::with_conn;
 use app_core::jobs::{StopRun, SubmitRun};
 use app_core::json_text::pretty4;
@@ -22,6 +19,7 @@ use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 
 use crate::context::Ctx;
+use crate::plan_state::LastRuns;
 
 /// A crontab pipeline as the planner reads it.
 #[derive(Debug, Clone)]
@@ -64,6 +62,9 @@ fn is_suspended(parameter: Option<&str>) -> bool {
         || p.get("suspend").and_then(|v| v.as_str()) == Some("true")
 }
 
+/// The crontab pipelines whose project exists, by id. Three plain reads (pipelines,
+/// then their projects and creators) rather than one join: the join sorted through a
+/// temporary table and took several times as long.
 fn load_pipelines(
     conn: &mut MysqlConnection,
     clusters: &app_core::k8s::cluster::ClusterRegistry,
@@ -79,12 +80,10 @@ fn load_pipelines(
         Option<String>,
         Option<String>,
         Option<String>,
-        Option<String>,
-        Option<String>,
+        i32,
+        Option<i32>,
     );
-    let rows: Vec<Row> = pipeline::table
-        .inner_join(project::table.on(project::id.eq(pipeline::project_id)))
-        .left_join(ab_user::table.on(ab_user::id.nullable().eq(pipeline::created_by_fk)))
+    let mut rows: Vec<Row> = pipeline::table
         .filter(pipeline::schedule_type.eq("crontab"))
         .select((
             pipeline::id,
@@ -97,14 +96,32 @@ fn load_pipelines(
             pipeline::namespace,
             pipeline::alert_user,
             pipeline::parameter,
-            project::expand,
-            ab_user::username.nullable(),
+            pipeline::project_id,
+            pipeline::created_by_fk,
         ))
-        .order(pipeline::id)
         .load(conn)?;
+    rows.sort_unstable_by_key(|r| r.0);
+    let project_ids: std::collections::BTreeSet<i32> = rows.iter().map(|r| r.10).collect();
+    let clusters_of: HashMap<i32, String> = project::table
+        .filter(project::id.eq_any(project_ids))
+        .select((project::id, project::expand))
+        .load::<(i32, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, expand)| {
+            let settings = ProjectSettings::parse(expand.as_deref());
+            (id, clusters.cluster_for(settings.cluster.as_deref()))
+        })
+        .collect();
+    let creator_ids: std::collections::BTreeSet<i32> = rows.iter().filter_map(|r| r.11).collect();
+    let names: HashMap<i32, String> = ab_user::table
+        .filter(ab_user::id.eq_any(creator_ids))
+        .select((ab_user::id, ab_user::username))
+        .load::<(i32, String)>(conn)?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
-        .map(
+        .filter_map(
             |(
                 id,
                 name,
@@ -116,11 +133,14 @@ fn load_pipelines(
                 ns,
                 alert,
                 parameter,
-                expand,
+                project_id,
                 creator,
             )| {
-                let settings = ProjectSettings::parse(expand.as_deref());
-                CronPipeline {
+                let cluster = clusters_of.get(&project_id)?.clone();
+                let creator = creator
+                    .and_then(|u| names.get(&u))
+                    .map_or("", |n| n.as_str());
+                Some(CronPipeline {
                     id,
                     name,
                     cron_time: cron.unwrap_or_default().trim().to_string(),
@@ -131,47 +151,55 @@ fn load_pipelines(
                         max_active_runs: max_active,
                     },
                     namespace: ns.unwrap_or_else(|| "pipeline".into()),
-                    cluster: clusters.cluster_for(settings.cluster.as_deref()),
-                    receivers: receivers(&[
-                        creator.as_deref().unwrap_or(""),
-                        alert.as_deref().unwrap_or(""),
-                    ]),
+                    cluster,
+                    receivers: receivers(&[creator, alert.as_deref().unwrap_or("")]),
                     suspended: is_suspended(parameter.as_deref()),
-                }
+                })
             },
         )
         .collect())
 }
 
-fn last_runs(conn: &mut MysqlConnection, ids: &[i32]) -> QueryResult<HashMap<i32, NaiveDateTime>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(5000) {
-        let rows: Vec<(Option<i32>, Option<String>)> = run::table
-            .filter(run::pipeline_id.eq_any(chunk))
-            .group_by(run::pipeline_id)
-            .select((run::pipeline_id, diesel::dsl::max(run::execution_date)))
-            .load(conn)?;
-        for (p, d) in rows {
-            if let (Some(p), Some(d)) = (p, d.as_deref().and_then(parse_time)) {
-                out.insert(p, d);
-            }
-        }
-    }
-    Ok(out)
-}
+/// Rows per `INSERT`, and the size of their frozen workflows at which a statement is
+/// sent early (well under the 4 MiB `max_allowed_packet` of a default MySQL 5.7).
+const INSERT_ROWS: usize = 500;
+const INSERT_BYTES: usize = 2 << 20;
 
 /// Freezes the workflows of the new fire times and inserts the rows (`INSERT IGNORE`:
 /// the unique `(pipeline_id, execution_date)` makes a second replica's insert a no-op).
+/// A second thread compiles while this one inserts what it has compiled.
 fn insert_runs(
     conn: &mut MysqlConnection,
     planned: &[(i32, Vec<NaiveDateTime>)],
     config: &CompileConfig,
-    cluster_of: &dyn Fn(Option<&str>) -> String,
+    cluster_of: &(dyn Fn(Option<&str>) -> String + Sync),
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     let ids: Vec<i32> = planned.iter().map(|(p, _)| *p).collect();
     let inputs = app_core::pipeline::load_inputs_bulk(conn, &ids, config, now)?;
-    let mut rows = Vec::new();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<NewRun>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(|| freeze_runs(planned, &inputs, cluster_of, tx));
+        let mut inserted = 0;
+        // an error drops `rx`: the compiling thread stops at its next chunk
+        for chunk in rx {
+            inserted += diesel::insert_or_ignore_into(run::table)
+                .values(&chunk)
+                .execute(conn)?;
+        }
+        Ok(inserted)
+    })
+}
+
+/// Compiles the run rows of `planned` and sends them in statement-sized chunks.
+fn freeze_runs(
+    planned: &[(i32, Vec<NaiveDateTime>)],
+    inputs: &HashMap<i32, app_core::argo::CompileInput>,
+    cluster_of: &(dyn Fn(Option<&str>) -> String + Sync),
+    tx: std::sync::mpsc::SyncSender<Vec<NewRun>>,
+) {
+    let mut rows = Vec::with_capacity(INSERT_ROWS);
+    let mut bytes = 0;
     for (pid, times) in planned {
         let Some(input) = inputs.get(pid) else {
             continue;
@@ -188,6 +216,7 @@ fn insert_runs(
                     format!("cannot compile the pipeline: {e}"),
                 ),
             };
+            bytes += file.len();
             rows.push(NewRun {
                 pipeline_id: Some(*pid),
                 pipeline_file: Some(file),
@@ -200,37 +229,46 @@ fn insert_runs(
                 execution_date,
                 status: Some(status.into()),
             });
+            if rows.len() >= INSERT_ROWS || bytes >= INSERT_BYTES {
+                bytes = 0;
+                let full = std::mem::replace(&mut rows, Vec::with_capacity(INSERT_ROWS));
+                if tx.send(full).is_err() {
+                    return;
+                }
+            }
         }
     }
-    let mut inserted = 0;
-    for chunk in rows.chunks(500) {
-        inserted += diesel::insert_or_ignore_into(run::table)
-            .values(chunk)
-            .execute(conn)?;
+    if !rows.is_empty() {
+        let _ = tx.send(rows);
     }
-    Ok(inserted)
 }
 
-/// A run row for dispatch.
-type RunRow = (i32, Option<i32>, String, Option<String>, Option<String>);
+/// A run row for dispatch (read from `ix_run_status_pipeline` alone).
+type RunRow = (i32, Option<i32>, String, Option<String>);
 
-fn due_runs(conn: &mut MysqlConnection, ids: &[i32], now: &str) -> QueryResult<Vec<RunRow>> {
-    let mut out = Vec::new();
-    let open = ["comed", "created", "Created", "", "Pending", "Running"];
-    for chunk in ids.chunks(5000) {
-        let rows: Vec<RunRow> = run::table
-            .filter(run::pipeline_id.eq_any(chunk))
+/// The statuses of a run that still occupy a slot (`is_active`).
+const ACTIVE: [&str; 5] = ["created", "Created", "", "Pending", "Running"];
+
+/// The due runs of the crontab pipelines with one of `statuses`: of every pipeline
+/// when `only` is `None` (one statement, filtered here), else of those pipelines.
+fn due_runs(
+    conn: &mut MysqlConnection,
+    statuses: &[&str],
+    only: Option<&[i32]>,
+    now: &str,
+) -> QueryResult<Vec<RunRow>> {
+    let query = || {
+        run::table
             .filter(run::execution_date.le(now))
-            .filter(run::status.eq_any(open))
-            .select((
-                run::id,
-                run::pipeline_id,
-                run::execution_date,
-                run::status,
-                run::run_id,
-            ))
-            .load(conn)?;
-        out.extend(rows);
+            .filter(run::status.eq_any(statuses))
+            .select((run::id, run::pipeline_id, run::execution_date, run::status))
+    };
+    let Some(ids) = only else {
+        return query().load(conn);
+    };
+    let mut out = Vec::new();
+    for chunk in ids.chunks(5000) {
+        out.extend(query().filter(run::pipeline_id.eq_any(chunk)).load(conn)?);
     }
     Ok(out)
 }
@@ -260,25 +298,19 @@ fn previous_run(
     }))
 }
 
-fn active_manual(conn: &mut MysqlConnection, ids: &[i32]) -> QueryResult<HashMap<i32, usize>> {
-    let keys: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-    let mut out = HashMap::new();
-    for chunk in keys.chunks(5000) {
-        let rows: Vec<(Option<String>, i64)> = workflow::table
-            .filter(workflow::foreign_key.eq_any(chunk))
-            .filter(workflow::status.eq_any(["", "Pending", "Running"]))
-            .filter(workflow::labels.not_like("%\"schedule_type\": \"cron%"))
-            .filter(workflow::labels.not_like("%\"schedule_type\": \"contab%"))
-            .group_by(workflow::foreign_key)
-            .select((workflow::foreign_key, diesel::dsl::count_star()))
-            .load(conn)?;
-        for (k, n) in rows {
-            if let Some(id) = k.and_then(|k| k.parse::<i32>().ok()) {
-                out.insert(id, n as usize);
-            }
-        }
-    }
-    Ok(out)
+/// The active manual (non-cron) workflows of every pipeline, by pipeline id.
+fn active_manual(conn: &mut MysqlConnection) -> QueryResult<HashMap<i32, usize>> {
+    let rows: Vec<(Option<String>, i64)> = workflow::table
+        .filter(workflow::status.eq_any(["", "Pending", "Running"]))
+        .filter(workflow::labels.not_like("%\"schedule_type\": \"cron%"))
+        .filter(workflow::labels.not_like("%\"schedule_type\": \"contab%"))
+        .group_by(workflow::foreign_key)
+        .select((workflow::foreign_key, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(k, n)| Some((k?.parse::<i32>().ok()?, n as usize)))
+        .collect())
 }
 
 /// The decisions of one tick, before they are applied.
@@ -288,44 +320,78 @@ struct Decisions {
     stop: Vec<(i32, String, String, String)>,
 }
 
+/// Due runs by pipeline.
+type ByPipeline = HashMap<i32, Vec<RunView>>;
+
+fn add_rows(by_pipeline: &mut ByPipeline, rows: Vec<RunRow>) {
+    for (id, pid, date, status) in rows {
+        if let (Some(pid), Some(d)) = (pid, parse_time(&date)) {
+            by_pipeline.entry(pid).or_default().push(RunView {
+                id,
+                execution_date: d,
+                status: status.unwrap_or_default(),
+                workflow_status: None,
+            });
+        }
+    }
+}
+
+/// After the pipeline's start, to the second (as the time columns hold them).
+fn in_window(start: Option<NaiveDateTime>, execution_date: NaiveDateTime) -> bool {
+    start.is_none_or(|s| execution_date.trunc_subsecs(0) > s.trunc_subsecs(0))
+}
+
+/// Reads the due runs and decides. The active runs are read first; the `comed` ones
+/// only for the pipelines that can launch (a free slot under `max_active_runs`, or
+/// `depends_on_past` / `expired_limit`), so a backlog waiting for slots is not re-read
+/// every tick.
 fn decide(
     conn: &mut MysqlConnection,
     pipelines: &[CronPipeline],
     now: NaiveDateTime,
 ) -> QueryResult<Decisions> {
-    let ids: Vec<i32> = pipelines.iter().map(|p| p.id).collect();
     let now_s = now.format(TIME_FORMAT).to_string();
-    let runs = due_runs(conn, &ids, &now_s)?;
-    let manual = active_manual(conn, &ids)?;
-    let mut by_pipeline: BTreeMap<i32, Vec<(RunView, Option<String>)>> = BTreeMap::new();
-    for (id, pid, date, status, run_id) in runs {
-        if let (Some(pid), Some(d)) = (pid, parse_time(&date)) {
-            by_pipeline.entry(pid).or_default().push((
-                RunView {
-                    id,
-                    execution_date: d,
-                    status: status.unwrap_or_default(),
-                    workflow_status: None,
-                },
-                run_id,
-            ));
-        }
+    let manual = active_manual(conn)?;
+    let mut by_pipeline = ByPipeline::new();
+    add_rows(&mut by_pipeline, due_runs(conn, &ACTIVE, None, &now_s)?);
+    let can_launch: Vec<i32> = pipelines
+        .iter()
+        .filter(|p| {
+            let policy = &p.policy;
+            if policy.depends_on_past || policy.expired_limit > 0 {
+                return true;
+            }
+            let active = by_pipeline.get(&p.id).map_or(0, |runs| {
+                runs.iter()
+                    .filter(|r| in_window(p.start, r.execution_date))
+                    .count()
+            }) + manual.get(&p.id).copied().unwrap_or(0);
+            (policy.max_active_runs.max(0) as usize) > active
+        })
+        .map(|p| p.id)
+        .collect();
+    if !can_launch.is_empty() {
+        // all of them: one statement without a list of ids
+        let only = (can_launch.len() < pipelines.len()).then_some(can_launch.as_slice());
+        add_rows(&mut by_pipeline, due_runs(conn, &["comed"], only, &now_s)?);
     }
     let mut d = Decisions {
         launch: vec![],
         expire: vec![],
         stop: vec![],
     };
+    let mut stops: Vec<(i32, &CronPipeline)> = Vec::new();
     for p in pipelines {
-        let Some(entries) = by_pipeline.get(&p.id) else {
+        let Some(entries) = by_pipeline.get_mut(&p.id) else {
             continue;
         };
-        // after the start, to the second (as the time columns hold them)
+        // the rows come grouped by status: the order of one query over both
+        entries.sort_by_key(|r| r.id);
         let start = p.start.map(|s| s.trunc_subsecs(0));
         let mut views: Vec<RunView> = entries
             .iter()
-            .filter(|(r, _)| start.is_none_or(|s| r.execution_date.trunc_subsecs(0) > s))
-            .map(|(r, _)| r.clone())
+            .filter(|r| in_window(start, r.execution_date))
+            .cloned()
             .collect();
         if views.is_empty() {
             continue;
@@ -350,15 +416,28 @@ fn decide(
         let plan = decide_dispatch(&p.policy, &views, manual.get(&p.id).copied().unwrap_or(0));
         d.launch.extend(plan.launch);
         d.expire.extend(plan.expire);
-        for id in plan.stop {
-            if let Some((_, run_id)) = entries.iter().find(|(r, _)| r.id == id) {
-                d.stop.push((
-                    id,
-                    p.cluster.clone(),
-                    p.namespace.clone(),
-                    run_id.clone().unwrap_or_default(),
-                ));
-            }
+        stops.extend(
+            plan.stop
+                .into_iter()
+                .filter(|id| entries.iter().any(|r| r.id == *id))
+                .map(|id| (id, p)),
+        );
+    }
+    if !stops.is_empty() {
+        let ids: Vec<i32> = stops.iter().map(|(id, _)| *id).collect();
+        let run_ids: HashMap<i32, Option<String>> = run::table
+            .filter(run::id.eq_any(&ids))
+            .select((run::id, run::run_id))
+            .load::<(i32, Option<String>)>(conn)?
+            .into_iter()
+            .collect();
+        for (id, p) in stops {
+            d.stop.push((
+                id,
+                p.cluster.clone(),
+                p.namespace.clone(),
+                run_ids.get(&id).cloned().flatten().unwrap_or_default(),
+            ));
         }
     }
     Ok(d)
@@ -416,6 +495,10 @@ async fn reclaim_stale(
     now: NaiveDateTime,
     older_than_secs: i64,
 ) -> Result<Vec<Launch>, DbError> {
+    let cutoff = now.and_utc().timestamp() - older_than_secs;
+    // claimed at or before the cutoff: `claim:<stamp>:…` sorts below `claim:<cutoff + 1>`
+    // (stamps of ten digits), a range of `ix_run_status_version`; checked exactly below
+    let below = format!("claim:{}", cutoff + 1);
     let rows: Vec<(i32, Option<i32>, Option<String>)> = with_conn(&ctx.pool, |conn| {
         Ok(run::table
             .filter(run::status.eq("created"))
@@ -425,11 +508,11 @@ async fn reclaim_stale(
                     .or(run::pipeline_argo_id.is_null()),
             )
             .filter(run::version_id.like("claim:%"))
+            .filter(run::version_id.lt(below))
             .select((run::id, run::pipeline_id, run::version_id))
             .load(conn)?)
     })
     .await?;
-    let cutoff = now.and_utc().timestamp() - older_than_secs;
     let config = ctx.queues.lock().await.submit.get_config().clone();
     let mut redis = ctx.redis.clone();
     let mut out = Vec::new();
@@ -494,44 +577,57 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
 
     // 1. plan
     let mut valid: Vec<(CronPipeline, Crontab)> = Vec::new();
-    for p in pipelines.into_iter().filter(|p| !p.suspended) {
-        match parse_crontab(&p.cron_time) {
-            Ok(tab) => valid.push((p, tab)),
-            Err(e) => {
-                report.bad_cron += 1;
-                let dedup = format!("bad-cron:{}:{}", p.id, p.cron_time);
-                tracing::warn!(pipeline = p.id, cron = %p.cron_time, error = %e, "bad cron_time: pipeline skipped");
-                ctx.notify_once(
-                    &dedup,
-                    30 * 24 * 3600,
-                    p.receivers.clone(),
-                    format!("pipeline {} is not scheduled: {e}", p.name),
-                    "schedule",
-                )
-                .await;
+    let mut bad = Vec::new();
+    {
+        let mut state = ctx.plan.lock().unwrap_or_else(|e| e.into_inner());
+        let ids: std::collections::HashSet<i32> = pipelines.iter().map(|p| p.id).collect();
+        state.retain(&ids);
+        for p in pipelines.into_iter().filter(|p| !p.suspended) {
+            match state.crontab(&p.cron_time) {
+                Ok(tab) => valid.push((p, tab)),
+                Err(e) => bad.push((p, e)),
             }
         }
     }
-    let ids: Vec<i32> = valid.iter().map(|(p, _)| p.id).collect();
-    let lasts = {
-        let ids = ids.clone();
-        with_conn(&ctx.pool, move |conn| Ok(last_runs(conn, &ids)?)).await?
-    };
+    for (p, e) in bad {
+        report.bad_cron += 1;
+        let dedup = format!("bad-cron:{}:{}", p.id, p.cron_time);
+        tracing::warn!(pipeline = p.id, cron = %p.cron_time, error = %e, "bad cron_time: pipeline skipped");
+        ctx.notify_once(
+            &dedup,
+            30 * 24 * 3600,
+            p.receivers.clone(),
+            format!("pipeline {} is not scheduled: {e}", p.name),
+            "schedule",
+        )
+        .await;
+    }
+    let prev = ctx
+        .plan
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .lasts
+        .take();
+    let lasts = with_conn(&ctx.pool, move |conn| Ok(LastRuns::refresh(conn, prev)?)).await?;
     let mut planned: Vec<(i32, Vec<NaiveDateTime>)> = Vec::new();
-    for (p, tab) in &valid {
-        let Some(start) = p.start else { continue };
-        let w = PlanWindow {
-            start,
-            last: lasts.get(&p.id).copied(),
-            now,
-            look_ahead_secs: sched.look_ahead_secs,
-            resolution_secs: sched.cron_resolution_secs,
-            max_runs: 1000,
-        };
-        let times = plan_fire_times(tab, tz, &w);
-        if !times.is_empty() {
-            planned.push((p.id, times));
+    {
+        let mut state = ctx.plan.lock().unwrap_or_else(|e| e.into_inner());
+        for (p, tab) in &valid {
+            let Some(start) = p.start else { continue };
+            let w = PlanWindow {
+                start,
+                last: lasts.by_pipeline.get(&p.id).copied(),
+                now,
+                look_ahead_secs: sched.look_ahead_secs,
+                resolution_secs: sched.cron_resolution_secs,
+                max_runs: 1000,
+            };
+            let times = state.fire_times(p.id, tab, tz, &w);
+            if !times.is_empty() {
+                planned.push((p.id, times));
+            }
         }
+        state.lasts = Some(lasts);
     }
     if !planned.is_empty() {
         let compile_config = CompileConfig::from_config(&ctx.config);

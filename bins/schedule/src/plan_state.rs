@@ -1,0 +1,210 @@
+//! What the planner keeps between ticks so that a tick with nothing new reads little:
+//! parsed crontabs, each pipeline's latest run (kept current from the rows added since,
+//! re-read whole when rows went away) and each pipeline's first fire time still to plan.
+//!
+//! Every entry is checked against the rows of this tick or keyed by everything it
+//! depends on, so a stale entry costs a recomputation, never a wrong plan.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use app_core::cron::{CronError, Crontab, PlanWindow, parse_crontab, plan_fire_times};
+use app_models::schema::run;
+use app_models::time::parse_time;
+use chrono::NaiveDateTime;
+use chrono_tz::Tz;
+use diesel::mysql::MysqlConnection;
+use diesel::prelude::*;
+
+/// The latest planned run is re-read whole at least this often, whatever the counts say.
+const FULL_REFRESH: Duration = Duration::from_secs(600);
+
+/// The planner's memory (one per scheduler process).
+#[derive(Default)]
+pub struct PlanState {
+    tabs: HashMap<String, Result<Crontab, CronError>>,
+    next: HashMap<i32, NextFire>,
+    /// `None` until the first tick, and while a tick holds it.
+    pub lasts: Option<LastRuns>,
+}
+
+/// How far ahead the first fire time still to plan is looked for.
+const HORIZON: chrono::Duration = chrono::Duration::days(400);
+
+/// The first fire time a pipeline would plan (`None`: none before `until`), and what it
+/// was computed from.
+struct NextFire {
+    cron: String,
+    start: NaiveDateTime,
+    last: Option<NaiveDateTime>,
+    first: Option<NaiveDateTime>,
+    until: NaiveDateTime,
+}
+
+impl PlanState {
+    /// The parsed crontab of `expr` (parsed once per process).
+    pub fn crontab(&mut self, expr: &str) -> Result<Crontab, CronError> {
+        if let Some(t) = self.tabs.get(expr) {
+            return t.clone();
+        }
+        let t = parse_crontab(expr);
+        self.tabs.insert(expr.to_string(), t.clone());
+        t
+    }
+
+    /// [`plan_fire_times`] for one pipeline, skipping the cron walk when the first fire
+    /// time still to plan (remembered for the same cron, start and latest run) is not due.
+    pub fn fire_times(
+        &mut self,
+        pipeline: i32,
+        tab: &Crontab,
+        tz: Tz,
+        w: &PlanWindow,
+    ) -> Vec<NaiveDateTime> {
+        let stop = w.now + chrono::Duration::seconds(w.look_ahead_secs.max(0));
+        if let Some(n) = self.next.get(&pipeline)
+            && n.cron == tab.source
+            && n.start == w.start
+            && n.last == w.last
+            && n.first.map_or(stop <= n.until, |f| f >= stop)
+        {
+            return Vec::new();
+        }
+        let times = plan_fire_times(tab, tz, w);
+        // the first fire time does not depend on `now`: remember it for the next ticks
+        let until = stop + HORIZON;
+        let first = match times.first() {
+            Some(t) => Some(*t),
+            None => plan_fire_times(
+                tab,
+                tz,
+                &PlanWindow {
+                    now: until,
+                    look_ahead_secs: 0,
+                    max_runs: 1,
+                    ..*w
+                },
+            )
+            .first()
+            .copied(),
+        };
+        self.next.insert(
+            pipeline,
+            NextFire {
+                cron: tab.source.clone(),
+                start: w.start,
+                last: w.last,
+                first,
+                until,
+            },
+        );
+        times
+    }
+
+    /// Forgets the pipelines that are not crontab pipelines any more.
+    pub fn retain(&mut self, pipelines: &std::collections::HashSet<i32>) {
+        self.next.retain(|id, _| pipelines.contains(id));
+    }
+}
+
+/// The latest `execution_date` of every pipeline's runs, with the row count and the
+/// highest id it was read at.
+pub struct LastRuns {
+    pub by_pipeline: HashMap<i32, NaiveDateTime>,
+    count: i64,
+    max_id: i32,
+    read_at: Instant,
+}
+
+impl LastRuns {
+    /// Brings `prev` up to date in one consistent read: the rows added since its highest
+    /// id when the count says nothing else changed, else every pipeline's maximum again
+    /// (rows deleted, an insert that committed late, or `FULL_REFRESH` elapsed).
+    pub fn refresh(conn: &mut MysqlConnection, prev: Option<LastRuns>) -> QueryResult<LastRuns> {
+        conn.transaction(|conn| {
+            let (count, max_id): (i64, Option<i32>) = run::table
+                .select((diesel::dsl::count_star(), diesel::dsl::max(run::id)))
+                .first(conn)?;
+            let max_id = max_id.unwrap_or(0);
+            if let Some(mut p) = prev
+                && p.read_at.elapsed() < FULL_REFRESH
+                && max_id >= p.max_id
+            {
+                let added: Vec<(Option<i32>, String)> = if max_id > p.max_id {
+                    run::table
+                        .filter(run::id.gt(p.max_id))
+                        .select((run::pipeline_id, run::execution_date))
+                        .load(conn)?
+                } else {
+                    Vec::new()
+                };
+                if p.count + added.len() as i64 == count {
+                    for (pid, date) in added {
+                        if let (Some(pid), Some(d)) = (pid, parse_time(&date)) {
+                            let e = p.by_pipeline.entry(pid).or_insert(d);
+                            if d > *e {
+                                *e = d;
+                            }
+                        }
+                    }
+                    p.count = count;
+                    p.max_id = max_id;
+                    return Ok(p);
+                }
+            }
+            let rows: Vec<(Option<i32>, Option<String>)> = run::table
+                .group_by(run::pipeline_id)
+                .select((run::pipeline_id, diesel::dsl::max(run::execution_date)))
+                .load(conn)?;
+            let by_pipeline = rows
+                .into_iter()
+                .filter_map(|(p, d)| Some((p?, parse_time(d.as_deref()?)?)))
+                .collect();
+            Ok(LastRuns {
+                by_pipeline,
+                count,
+                max_id,
+                read_at: Instant::now(),
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveDateTime {
+        parse_time(s).unwrap()
+    }
+
+    #[test]
+    fn remembered_fire_times_equal_the_planned_ones() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let mut state = PlanState::default();
+        for cron in ["0 * * * *", "*/5 * * * *", "0 0 29 2 *", "30 2 * * 1"] {
+            let tab = state.crontab(cron).unwrap();
+            let mut last = None;
+            let mut now = t("2026-11-29 00:00:00");
+            for step in 0..200 {
+                let w = PlanWindow {
+                    start: t("2026-11-28 23:00:00"),
+                    last,
+                    now,
+                    look_ahead_secs: 300,
+                    resolution_secs: 600,
+                    max_runs: 1000,
+                };
+                let got = state.fire_times(1, &tab, tz, &w);
+                assert_eq!(got, plan_fire_times(&tab, tz, &w), "{cron} at {now}");
+                // the planned runs are inserted, except at every third step
+                if step % 3 != 0 {
+                    last = got.last().copied().or(last);
+                }
+                now += chrono::Duration::minutes(17);
+            }
+        }
+        assert!(state.crontab("61 * * * *").is_err());
+        assert!(state.crontab("61 * * * *").is_err(), "remembered");
+    }
+}
