@@ -426,3 +426,28 @@ async fn rows_have_the_original_keys() {
         unexpected.join("\n")
     );
 }
+
+/// The scheduler stores frozen workflows compact; the run view shows them indented, as
+/// the original stores and shows them.
+#[actix_web::test]
+async fn a_compact_frozen_workflow_is_shown_indented() {
+    let app = TestApp::new();
+    app.exec(
+        "INSERT INTO run (pipeline_id, pipeline_file, pipeline_argo_id, version_id, experiment_id, run_id, message, created_on, execution_date, status) \
+         SELECT MIN(id), '{\"kind\":\"Workflow\",\"metadata\":{\"name\":\"w\"}}', '', '', '', 'run-1', '', NOW(), '2026-12-07 10:00:00', 'comed' FROM pipeline",
+    );
+    let id = app.scalar("SELECT MAX(id) AS n FROM run");
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+    let r = send(
+        &svc,
+        test::TestRequest::get()
+            .uri(&format!("/runhistory_modelview/api/{id}"))
+            .insert_header(("Authorization", app.auth("admin"))),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["result"]["pipeline_file"],
+        "{\n    \"kind\": \"Workflow\",\n    \"metadata\": {\n        \"name\": \"w\"\n    }\n}"
+    );
+}

@@ -40,9 +40,18 @@ async fn backfill_plans_each_missed_fire_time_once() {
     assert_eq!(
         scalar(
             &db,
-            "SELECT COUNT(*) AS n FROM run WHERE pipeline_file LIKE '%\"schedule_type\": \"crontab\"%' AND pipeline_file LIKE CONCAT('%', run_id, '%')"
+            "SELECT COUNT(*) AS n FROM run WHERE JSON_VALUE(pipeline_file, '$.metadata.labels.schedule_type') = 'crontab' \
+             AND JSON_VALUE(pipeline_file, '$.metadata.labels.\"run-id\"') = run_id"
         ),
         10
+    );
+    // stored compact (the run view indents it)
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) AS n FROM run WHERE pipeline_file LIKE '%\n%'"
+        ),
+        0
     );
     assert_eq!(
         scalar(

@@ -127,6 +127,7 @@ pub(super) async fn show(
         if let Some(e) = &rv.view.expand {
             e.show_into(&mut row);
         }
+        rv.view.hooks.post_show(&mut row);
         Ok(row)
     })
     .await?;

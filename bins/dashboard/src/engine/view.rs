@@ -112,6 +112,8 @@ pub trait ViewHooks: Send + Sync {
     /// Rewrites the rows of a `GET /` page before they are sent (the original's
     /// `pre_list_res`); the other list-shaped endpoints do not call it.
     fn post_list(&self, rows: &mut [Row]) {}
+    /// Rewrites the row of a `GET /<id>` before it is sent (the original's `pre_show_res`).
+    fn post_show(&self, row: &mut Row) {}
     /// Whether POST/PUT bodies need [`ViewHooks::cluster_check`].
     fn has_cluster_check(&self) -> bool {
         false

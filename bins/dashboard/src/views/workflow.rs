@@ -501,6 +501,17 @@ impl ViewHooks for RunHooks {
             )
         })
     }
+    /// The scheduler stores frozen workflows as compact JSON (less than half the bytes
+    /// of the original's `indent=4`); the show page shows them indented as the original.
+    fn post_show(&self, row: &mut Row) {
+        if let Some(Value::String(text)) = row.get_mut("pipeline_file")
+            && !text.contains('\n')
+            && let Ok(v) = serde_json::from_str::<Value>(text)
+            && v.is_object()
+        {
+            *text = app_core::json_text::pretty4(&v);
+        }
+    }
 }
 
 /// `GET /workflow_modelview/api/stop/<id>`: the worker stops the workflow and everything
