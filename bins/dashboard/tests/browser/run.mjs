@@ -329,6 +329,29 @@ await check('pipeline editor adds, moves, links tasks and saves (on a copy of th
   }
 }, { allow: [EDITOR_INLINE_ERROR] });
 
+// --- the run page of a pipeline run ------------------------------------------------------------
+// run_pipeline sends the browser to /frontend/commonRelation?backurl=<web/dag URL>; the page
+// draws the run's node tree and its header from that answer.
+await check('run page of a pipeline run shows the DAG nodes', async () => {
+  if (!demo) throw new Error('no demo pipeline');
+  const run = (await api('GET', `/pipeline_modelview/api/run_pipeline/${demo.id}`)).result;
+  const dagUrl = new URL(run.link, BASE).searchParams.get('backurl');
+  // the simulated Argo controller starts the first task within a few steps
+  let tree = [];
+  for (let i = 0; i < 150 && !tree.length; i += 1) {
+    const body = await api('GET', dagUrl);
+    tree = Array.isArray(body.result.dag) ? body.result.dag : [];
+    if (!tree.length) await page.waitForTimeout(200);
+  }
+  if (!tree.length) throw new Error(`the run has no nodes after 30 s: ${dagUrl}`);
+  const answered = responseOf(`GET ${dagUrl}`, (r) => new URL(r.url()).pathname === dagUrl);
+  await page.goto(BASE + run.link, { waitUntil: 'load' });
+  if ((await answered).status() !== 200) throw new Error('the run page could not load its DAG');
+  await expectNotSpa404();
+  await page.getByText(run.workflow).first().waitFor();
+  await page.getByText(tree[0].title).first().waitFor();
+});
+
 await browser.close();
 const failed = results.filter((r) => r.failed).length;
 console.log(`${results.length - failed} passed, ${failed} failed`);
