@@ -404,12 +404,14 @@ pub fn pipeline_creators(
     Ok(rows.into_iter().map(|(i, c)| (i64::from(i), c)).collect())
 }
 
-/// A pipeline as a workflow's run page names it: `(id, name, describe, creator's
-/// username)`; `None` when it does not exist.
+/// A pipeline's `(id, name, describe, creator's username)`.
+pub type PipelineSummaryRow = (i32, String, String, Option<String>);
+
+/// A pipeline as a workflow's run page names it; `None` when it does not exist.
 pub fn pipeline_summary(
     conn: &mut MysqlConnection,
     id: i64,
-) -> QueryResult<Option<(i32, String, String, Option<String>)>> {
+) -> QueryResult<Option<PipelineSummaryRow>> {
     let Ok(id) = i32::try_from(id) else {
         return Ok(None);
     };
