@@ -333,7 +333,13 @@ async fn build_run_inspect_and_stop_a_pipeline() {
         ),
     )
     .await;
-    assert_eq!(r.body["result"]["phase"], json!("Succeeded"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["result"]["layout"]["status"], json!("Succeeded"));
+    assert_eq!(r.body["result"]["layout"]["progress"], json!("3/3"));
+    // a → b, a → c: one root node with two children
+    let dag = r.body["result"]["dag"].as_array().unwrap();
+    assert_eq!(dag.len(), 1, "{dag:?}");
+    assert_eq!(dag[0]["children"].as_array().unwrap().len(), 2);
 
     // a second run replaces the first manual run
     let r = send(

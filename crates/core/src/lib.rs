@@ -25,6 +25,7 @@ pub mod template_args;
 pub mod token;
 pub mod usage;
 pub mod workflow_status;
+pub mod workflow_store;
 
 pub use config::Config;
 

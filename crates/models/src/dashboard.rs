@@ -404,6 +404,30 @@ pub fn pipeline_creators(
     Ok(rows.into_iter().map(|(i, c)| (i64::from(i), c)).collect())
 }
 
+/// A pipeline's `(id, name, describe, creator's username)`.
+pub type PipelineSummaryRow = (i32, String, String, Option<String>);
+
+/// A pipeline as a workflow's run page names it; `None` when it does not exist.
+pub fn pipeline_summary(
+    conn: &mut MysqlConnection,
+    id: i64,
+) -> QueryResult<Option<PipelineSummaryRow>> {
+    let Ok(id) = i32::try_from(id) else {
+        return Ok(None);
+    };
+    pipeline::table
+        .left_join(ab_user::table.on(ab_user::id.nullable().eq(pipeline::created_by_fk)))
+        .filter(pipeline::id.eq(id))
+        .select((
+            pipeline::id,
+            pipeline::name,
+            pipeline::describe,
+            ab_user::username.nullable(),
+        ))
+        .first(conn)
+        .optional()
+}
+
 /// `pipeline id → name of its project` of the given pipelines (a workflow's `project`).
 pub fn pipeline_project_names(
     conn: &mut MysqlConnection,

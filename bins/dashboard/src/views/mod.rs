@@ -14,10 +14,12 @@ pub mod job_template;
 pub mod pipeline;
 pub mod project;
 pub mod properties;
+pub mod run_dag;
 pub mod task;
 pub mod users;
 pub mod workflow;
 mod workflow_columns;
+pub mod workflow_run;
 
 /// FAB view-menu names of the APIs we serve (seeded into `ab_view_menu`).
 pub const API_VIEW_NAMES: &[&str] = &[

@@ -544,63 +544,6 @@ pub async fn stop_workflow(
     Ok(crate::reply::ok(json!({})))
 }
 
-/// `GET /workflow_modelview/api/web/dag/<cluster>/<ns>/<name>`: the workflow as the cluster
-/// has it now (status and nodes), refreshing the row's status.
-pub async fn workflow_dag(
-    state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (cluster, ns, name) = path.into_inner();
-    let visible = {
-        let (n2, ns2, c2) = (name.clone(), ns.clone(), ctx.clone());
-        blocking(&state, move |st, conn| {
-            let rv = st.resolved(ids::WORKFLOW)?;
-            let w = SqlFrag::and(vec![
-                crate::engine::plan::visibility(&rv, &c2),
-                SqlFrag::new(
-                    "t.`name` = ? AND t.`namespace` = ?",
-                    vec![Bind::Text(n2), Bind::Text(ns2)],
-                ),
-            ]);
-            Ok(crate::engine::sql::select_rows(
-                conn,
-                rv.table,
-                &[],
-                &format!("WHERE {}", w.sql),
-                &w.binds,
-            )?
-            .into_iter()
-            .next())
-        })
-        .await?
-    };
-    let cluster_key = state.kube.registry.cluster_for(Some(&cluster));
-    let client = state.kube.client(&cluster_key).await?;
-    let (n, namespace) = (name.clone(), ns.clone());
-    let obj = state
-        .kube
-        .run(async move { ops::get_object(&client, &ops::WORKFLOW, &namespace, &n).await })
-        .await?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    let Some(obj) = obj else {
-        return Err(ApiError::not_found());
-    };
-    let labels = obj.metadata.labels.clone().unwrap_or_default();
-    let mine = ctx.is_admin || visible.is_some() || labels.values().any(|v| v == &ctx.username);
-    if !mine {
-        return Err(ApiError::not_found());
-    }
-    let status = obj.data.get("status").cloned().unwrap_or(json!({}));
-    let phase = status
-        .get("phase")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    Ok(crate::reply::ok(json!({
-        "name": name, "namespace": ns, "cluster": cluster, "phase": phase, "status": status, "labels": labels})))
-}
-
 /// `GET /k8s/web/log/<cluster>/<ns>/<pod>[/<container>]`: a pod's log as text.
 pub async fn pod_log_page(
     state: web::Data<AppState>,
@@ -660,9 +603,18 @@ pub fn configure(r: &mut Routes<'_>) {
     r.add(
         "GET",
         "/workflow_modelview/api/web/dag/{cluster}/{ns}/{name}",
-        "The workflow as the cluster has it now",
+        "The run page: the node tree and header of a workflow (cluster first, else its row; \
+         dag and layout {} when not found)",
+        Answer::Envelope(json!({"type": "object", "properties": {
+            "control": {"type": "object"}, "dag": {"type": ["array", "object"]}, "layout": {"type": "object"}}})),
+        super::workflow_run::web_dag,
+    );
+    r.add(
+        "GET",
+        "/workflow_modelview/api/web/layout/{cluster}/{ns}/{name}",
+        "The header of a workflow's run page (404 when not found)",
         Answer::Envelope(json!({"type": "object"})),
-        workflow_dag,
+        super::workflow_run::web_layout,
     );
     r.tag("k8s");
     r.add(
