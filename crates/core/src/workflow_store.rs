@@ -106,8 +106,14 @@ pub fn apply_workflow(
     let Some(pid) = snap.pipeline_id else {
         return Ok(None);
     };
-    conn.transaction(|conn| apply_in_transaction(conn, cluster, snap, pid, tz, now))
+    conn.transaction(|conn| {
+        apply_in_transaction(conn, cluster, snap, pid, tz, now, &mut Pipelines::new())
+    })
 }
+
+/// The pipelines read in one transaction, by id (`None`: no such pipeline): a batch's
+/// events mostly belong to a few pipelines.
+type Pipelines = std::collections::HashMap<i32, Option<PipelineRow>>;
 
 /// [`apply_workflow`] for several snapshots, in order, in one transaction (one commit):
 /// what one event would do, for each. All or nothing.
@@ -119,10 +125,13 @@ pub fn apply_workflows(
     now: &str,
 ) -> QueryResult<Vec<Option<Applied>>> {
     conn.transaction(|conn| {
+        let mut pipelines = Pipelines::new();
         snaps
             .iter()
             .map(|snap| match snap.pipeline_id {
-                Some(pid) => apply_in_transaction(conn, cluster, snap, pid, tz, now),
+                Some(pid) => {
+                    apply_in_transaction(conn, cluster, snap, pid, tz, now, &mut pipelines)
+                }
                 None => Ok(None),
             })
             .collect()
@@ -136,8 +145,17 @@ fn apply_in_transaction(
     pid: i32,
     tz: Tz,
     now: &str,
+    pipelines: &mut Pipelines,
 ) -> QueryResult<Option<Applied>> {
-    let Some(pipeline) = load_pipeline(conn, pid)? else {
+    let pipeline = match pipelines.get(&pid) {
+        Some(p) => p.clone(),
+        None => {
+            let p = load_pipeline(conn, pid)?;
+            pipelines.insert(pid, p.clone());
+            p
+        }
+    };
+    let Some(pipeline) = pipeline else {
         return Ok(None);
     };
     let old: Option<(Option<String>, Option<String>)> = workflow::table
