@@ -19,6 +19,13 @@ Exchanges:
 * `41_*`: neither in the cluster nor in the DB;
 each as admin and as `plainuser` (created through `POST /users/api/` as `record.py` does,
 when missing; it is neither the runner nor the creator of the pipeline).
+* `44_*`: `web/node_detail` (the node dialog of the run page) with the object in the
+  cluster and the watcher's row, and the pod of node `<wf>-1305441720` (`download-data`)
+  with three events for it (`../argo-pod-3task-download-data.json`, an Argo v3.4
+  emissary pod): that node as admin and as `plainuser`, a node whose pod is not in the
+  cluster (`<wf>-2942193862`), a node the workflow does not have.
+
+`--only 44` records the `44_*` exchanges alone (leaving `40_*`–`43_*` as they are).
 
 Usage (the original running on 8090, its database `kubeflow` on 127.0.0.1, fake-kube
 running with `--no-argo --no-kubelet --no-argo-pods --no-seed`):
@@ -41,6 +48,7 @@ import urllib.error  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OBJECT = os.path.join(ROOT, "bins/dashboard/tests/reference/argo-workflow-3task.json")
+POD = os.path.join(ROOT, "bins/dashboard/tests/reference/argo-pod-3task-download-data.json")
 ORIGINAL_KUBECONFIG = "/home/myapp/kubeconfig/dev-kubeconfig"
 
 
@@ -98,6 +106,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "bins/dashboard/tests/reference/original"))
     ap.add_argument("--kubeconfig", default="/tmp/rundag/kubeconfig", help="a running fake-kube's kubeconfig")
     ap.add_argument("--delete-row", action="store_true", help="delete the workflow row afterwards")
+    ap.add_argument("--only", choices=["44"], help="record only these exchanges")
     a = ap.parse_args()
 
     obj = json.load(open(OBJECT))
@@ -142,7 +151,41 @@ def main():
                 r.rec(f"{prefix}_workflow_web_{what}_{tag}", f"GET web/{what} {desc} as {tag}",
                       user, "GET", f"/workflow_modelview/api/web/{what}/dev/{ns}/{wf_name}")
 
+    def node_detail():
+        """44: the node dialog; the workflow and the watcher's row, one node's pod and its events."""
+        pod_file = json.load(open(POD))
+        pod, events = pod_file["pod"], pod_file["events"]
+        pods_path = f"/api/v1/namespaces/{ns}/pods"
+        events_path = f"/api/v1/namespaces/{ns}/events"
+        kube(server, "DELETE", f"{wf_path}/{name}")
+        print("fake-kube workflow:", kube(server, "POST", wf_path, obj), file=sys.stderr)
+        kube(server, "DELETE", f"{pods_path}/{pod['metadata']['name']}")
+        print("fake-kube pod:", kube(server, "POST", pods_path, pod), file=sys.stderr)
+        for ev in events:
+            kube(server, "DELETE", f"{events_path}/{ev['metadata']['name']}")
+            print("fake-kube event:", kube(server, "POST", events_path, ev), file=sys.stderr)
+        mysql(a.db, insert_row)
+        base = f"/workflow_modelview/api/web/node_detail/dev/{ns}/{name}"
+        for user, tag in (("admin", "admin"), (record.PLAIN, "plain")):
+            r.rec(f"44_workflow_web_node_detail_{tag}",
+                  f"GET web/node_detail of node download-data (its pod and 3 events in the cluster) as {tag}",
+                  user, "GET", f"{base}/{name}-1305441720")
+        r.rec("44_workflow_web_node_detail_no_pod_admin",
+              "GET web/node_detail of a node whose pod is not in the cluster, as admin",
+              "admin", "GET", f"{base}/{name}-2942193862")
+        r.rec("44_workflow_web_node_detail_missing_node_admin",
+              "GET web/node_detail of a node the workflow does not have, as admin",
+              "admin", "GET", f"{base}/{name}-999")
+        kube(server, "DELETE", f"{pods_path}/{pod['metadata']['name']}")
+        for ev in events:
+            kube(server, "DELETE", f"{events_path}/{ev['metadata']['name']}")
+        kube(server, "DELETE", f"{wf_path}/{name}")
+        mysql(a.db, f"DELETE FROM workflow WHERE name = {sql_str(name)};")
+
     try:
+        if a.only == "44":
+            node_detail()
+            return
         # 40: in the cluster, and the watcher's row (the row is updated by each call)
         kube(server, "DELETE", f"{wf_path}/{name}")
         st = kube(server, "POST", wf_path, obj)

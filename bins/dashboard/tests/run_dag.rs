@@ -389,3 +389,198 @@ async fn a_cluster_that_cannot_be_read_shows_the_watchers_row() {
         original("41_workflow_web_dag_missing_admin")["result"]
     );
 }
+
+/// The node of the recorded pod (`download-data`) and a node whose pod is not there.
+const NODE: &str = "yolov8-dagfix-x7k2p-1305441720";
+const NODE_NO_POD: &str = "yolov8-dagfix-x7k2p-2942193862";
+
+async fn node_detail<S, B>(app: &TestApp, svc: &S, user: &str, node: &str) -> common::Resp
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    send(
+        svc,
+        test::TestRequest::get()
+            .uri(&format!(
+                "/workflow_modelview/api/web/node_detail/dev/pipeline/{WF}/{node}"
+            ))
+            .insert_header(("Authorization", app.auth(user))),
+    )
+    .await
+}
+
+/// The original's node dialog and ours have the same keys and types everywhere; the
+/// result tab of the original also has its 15 demo charts (not ours).
+fn assert_same_dialog_shape(ours: &Value, theirs: &Value, what: &str) {
+    let mut diffs = Vec::new();
+    shape_diff(ours, theirs, "$", &mut diffs);
+    diffs.retain(|d| !d.starts_with("LENGTH $.result.detail[2].content: 1 vs 16"));
+    assert!(
+        diffs.is_empty(),
+        "{what}: shape differs from the original:\n{}",
+        diffs.join("\n")
+    );
+    assert_eq!(
+        theirs["result"]["detail"][2]["content"][1]["groupContent"]["type"],
+        json!("echart")
+    );
+}
+
+fn parsed(v: &Value) -> Value {
+    serde_json::from_str(v.as_str().unwrap()).unwrap()
+}
+
+#[actix_web::test]
+async fn the_node_dialog_is_the_originals() {
+    let kube = FakeKube::start(FakeKubeOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = kube_app(&dir, Some(&kube));
+    let pid = recorded_pipeline(&app);
+    kube.insert(
+        "argoproj.io",
+        "v1alpha1",
+        "workflows",
+        workflow_object(WF, pid, "admin"),
+    );
+    let pod_file = reference("argo-pod-3task-download-data.json");
+    kube.insert("", "v1", "pods", pod_file["pod"].clone());
+    for ev in pod_file["events"].as_array().unwrap() {
+        kube.insert("", "v1", "events", ev.clone());
+    }
+    let svc = test::init_service(dashboard::dashboard_app!(app.state.clone())).await;
+
+    let r = node_detail(&app, &svc, "admin", NODE).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    let theirs = original("44_workflow_web_node_detail_admin");
+    assert_same_dialog_shape(&r.body, &theirs, "web/node_detail");
+    let (ours, theirs) = (&r.body["result"], &theirs["result"]);
+    assert_eq!(ours["control"], theirs["control"]);
+    let tabs = |v: &Value| -> Vec<Value> {
+        v["detail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["tabName"].clone())
+            .collect()
+    };
+    assert_eq!(tabs(ours), tabs(theirs));
+    // the task, its message and mounts are the original's
+    assert_eq!(ours["detail"][0]["content"], theirs["detail"][0]["content"]);
+    // the buttons: the same targets; those not served here say so
+    let buttons = |v: &Value| -> Vec<(Value, Value)> {
+        v["detail"][0]["bottomButton"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["text"].clone(), b["url"].clone()))
+            .collect()
+    };
+    let (ob, tb) = (buttons(ours), buttons(theirs));
+    assert_eq!(ob.len(), 5);
+    for (i, ((ot, ou), (tt, tu))) in ob.iter().zip(&tb).enumerate() {
+        if i == 3 {
+            // Grafana below the host the request came to
+            let path =
+                "/grafana/d/pod-info/pod-info?var-pod=yolov8-dagfix-x7k2p-download-data-1305441720";
+            assert!(ou.as_str().unwrap().ends_with(path), "{ou}");
+            assert!(tu.as_str().unwrap().ends_with(path), "{tu}");
+        } else {
+            assert_eq!(ou, tu, "button {i}");
+        }
+        let _ = (ot, tt);
+    }
+    let texts: Vec<&str> = ob.iter().map(|(t, _)| t.as_str().unwrap()).collect();
+    assert_eq!(
+        texts,
+        [
+            "在线日志",
+            "在线调试(no)",
+            "相关容器(no)",
+            "资源使用",
+            "离线日志(no)"
+        ]
+    );
+    // the online log button works: the pod's log page answers
+    let log = send(
+        &svc,
+        test::TestRequest::get()
+            .uri(ob[0].1.as_str().unwrap())
+            .insert_header(("Authorization", app.auth("admin"))),
+    )
+    .await;
+    assert_eq!(log.status, 200, "{}", log.body);
+    // the pod, trimmed as the original trims it
+    let pod_text = &ours["detail"][1]["content"][0]["groupContent"]["value"];
+    let pod = parsed(pod_text);
+    let their_pod = parsed(&theirs["detail"][1]["content"][0]["groupContent"]["value"]);
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    for k in ["metadata", "spec"] {
+        let mut a = keys(&pod[k]);
+        let mut b = keys(&their_pod[k]);
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "pod.{k}");
+    }
+    assert_eq!(
+        pod["metadata"]["annotations"],
+        their_pod["metadata"]["annotations"]
+    );
+    assert_eq!(pod["metadata"]["labels"], their_pod["metadata"]["labels"]);
+    assert_eq!(pod["spec"]["volumes"], their_pod["spec"]["volumes"]);
+    assert_eq!(
+        pod["spec"]["containers"][0]["env"],
+        their_pod["spec"]["containers"][0]["env"]
+    );
+    assert_eq!(pod["spec"]["containers"].as_array().map(Vec::len), Some(1));
+    assert!(pod_text.as_str().unwrap().starts_with("{\n    \""));
+    // the workflow object of the run page
+    let wf = parsed(&ours["detail"][3]["content"][0]["groupContent"]["value"]);
+    let their_wf = parsed(&theirs["detail"][3]["content"][0]["groupContent"]["value"]);
+    assert_eq!(wf["status"], their_wf["status"]);
+    assert_eq!(wf["spec"], their_wf["spec"]);
+    assert_eq!(wf["metadata"]["labels"], their_wf["metadata"]["labels"]);
+
+    // a node whose pod is not in the cluster
+    let r = node_detail(&app, &svc, "admin", NODE_NO_POD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let theirs = original("44_workflow_web_node_detail_no_pod_admin");
+    assert_same_dialog_shape(&r.body, &theirs, "web/node_detail without a pod");
+    assert_eq!(
+        r.body["result"]["detail"][1]["content"][0]["groupContent"]["value"],
+        theirs["result"]["detail"][1]["content"][0]["groupContent"]["value"]
+    );
+    assert_eq!(
+        r.body["result"]["detail"][0]["bottomButton"][0]["text"],
+        json!("在线日志(no)")
+    );
+    assert_eq!(
+        r.body["result"]["detail"][0]["bottomButton"][0]["text"],
+        theirs["result"]["detail"][0]["bottomButton"][0]["text"]
+    );
+
+    // a node the workflow does not have: the original's bare {}
+    let theirs = original("44_workflow_web_node_detail_missing_node_admin");
+    let r = node_detail(&app, &svc, "admin", "yolov8-dagfix-x7k2p-999").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, theirs);
+    assert_eq!(r.body, json!({}));
+
+    // a user the workflow does not name: the answer of a missing node (the original
+    // shows it to anyone)
+    app.add_user("plainuser");
+    let r = node_detail(&app, &svc, "plainuser", NODE).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, json!({}));
+    assert_eq!(
+        original("44_workflow_web_node_detail_plain")["result"]["detail"]
+            .as_array()
+            .map(Vec::len),
+        Some(4),
+        "the original shows it (not copied)"
+    );
+}

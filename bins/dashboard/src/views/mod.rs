@@ -11,6 +11,7 @@ use crate::state::AppState;
 pub mod ids;
 pub mod images;
 pub mod job_template;
+pub mod node_detail;
 pub mod pipeline;
 pub mod project;
 pub mod properties;

@@ -616,6 +616,15 @@ pub fn configure(r: &mut Routes<'_>) {
         Answer::Envelope(json!({"type": "object"})),
         super::workflow_run::web_layout,
     );
+    r.add(
+        "GET",
+        "/workflow_modelview/api/web/node_detail/{cluster}/{ns}/{name}/{node}",
+        "The dialog of one node of the run page: its task, pod (trimmed JSON), workflow object \
+         and buttons ({} when the workflow or the node is not found)",
+        Answer::Envelope(json!({"type": "object", "properties": {
+            "detail": {"type": "array"}, "control": {"type": "object"}}})),
+        super::workflow_run::web_node_detail,
+    );
     r.tag("k8s");
     r.add(
         "GET",

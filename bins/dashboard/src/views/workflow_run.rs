@@ -8,13 +8,14 @@
 //! (or whose row names them as its user), as the workflow list; anyone else gets the
 //! answer of a workflow that does not exist (the original shows any workflow to anyone).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use app_core::k8s::ops;
 use app_core::k8s::resources::GpuConfig;
 use app_core::workflow_status::WorkflowSnapshot;
 use serde_json::{Map, Value, json};
 
 use super::ids;
+use super::node_detail::{Place, PodShown, find_node, node_detail, trim_pod};
 use super::run_dag::{PipelineSummary, RunRecord, dag, layout};
 use crate::api::blocking;
 use crate::auth::Ctx;
@@ -222,4 +223,79 @@ pub async fn web_layout(
         0,
         "success",
     )))
+}
+
+/// The pod of a node as the dialog shows it; `None` when the cluster does not have it or
+/// cannot be read.
+async fn node_pod(state: &AppState, cluster: &str, ns: &str, pod: &str) -> Option<PodShown> {
+    let client = state.kube.client(cluster).await.ok()?;
+    let (ns, pod) = (ns.to_string(), pod.to_string());
+    let got = state
+        .kube
+        .run(async move { ops::get_pod(&client, &ns, &pod).await })
+        .await;
+    match got {
+        Ok(Ok(found)) => found
+            .and_then(|p| serde_json::to_value(p).ok())
+            .map(trim_pod),
+        Ok(Err(e)) => {
+            tracing::warn!(%cluster, error = %e, "node detail: cannot read the pod");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(%cluster, error = %e.message, "node detail: cluster task failed");
+            None
+        }
+    }
+}
+
+/// `web/node_detail`: the dialog of one node of the run page (its task, pod, workflow
+/// object, buttons); `{}` (not an envelope) when the workflow is not found, not the
+/// caller's, or has no such node, as the original answers.
+pub async fn web_node_detail(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<(String, String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (cluster, ns, name, node_id) = path.into_inner();
+    let tz = state.config.schedule.time_zone;
+    let found = load_run(&state, ctx, cluster.clone(), ns.clone(), name.clone()).await?;
+    let Some((run, pipeline)) = found else {
+        return Ok(reply::bare_json(&json!({})));
+    };
+    let tree = dag(&run, &gpu_resources(), tz);
+    let Some(node) = find_node(&tree, &node_id) else {
+        return Ok(reply::bare_json(&json!({})));
+    };
+    let pod_name = node.get("pod").and_then(Value::as_str).unwrap_or_default();
+    let cluster_key = state.kube.registry.cluster_for(Some(&cluster));
+    let pod = node_pod(&state, &cluster_key, &ns, pod_name).await;
+    let crd_json = layout(&run, pipeline.as_ref(), tz)
+        .remove("crd_json")
+        .unwrap_or_else(|| json!({}));
+    // the original names the pipeline by the workflow's own label
+    let pipeline_name = run
+        .labels
+        .get("pipeline-name")
+        .and_then(Value::as_str)
+        .unwrap_or(&run.name)
+        .to_string();
+    let configured = state
+        .config
+        .clusters
+        .get(&cluster)
+        .map(|c| c.host.clone())
+        .filter(|h| !h.is_empty());
+    let host = configured.unwrap_or_else(|| req.connection_info().host().to_string());
+    let host_url = format!("http://{}", host.rsplit('|').next().unwrap_or_default());
+    let at = Place {
+        cluster: &cluster,
+        namespace: &ns,
+        workflow: &name,
+        pipeline_name: &pipeline_name,
+        host_url: &host_url,
+    };
+    let result = node_detail(node, pod.as_ref(), &crd_json, &at);
+    Ok(reply::bare_json(&reply::body(result, 0, "success")))
 }
