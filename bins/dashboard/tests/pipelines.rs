@@ -226,6 +226,45 @@ async fn build_run_inspect_and_stop_a_pipeline() {
     assert!(r.body.as_str().unwrap().contains("kind: Workflow"));
     assert!(workflows(&kube).is_empty());
 
+    // the pipeline's links: no run yet, so no run page
+    let link = |kind: &str| {
+        call(
+            "GET",
+            &format!("/pipeline_modelview/api/web/{kind}/{pid}"),
+            None,
+        )
+    };
+    let r = send(&svc, link("log")).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(r.body["message"].as_str().unwrap().contains("not been run"));
+    let r = send(&svc, link("runhistory")).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location").unwrap(),
+        format!(
+            "/frontend/train/train_task/runhistory?filter=%5B%7B%22key%22%3A%20%22pipeline%22%2C%20%22value%22%3A%20{pid}%7D%5D"
+        )
+    );
+    let r = send(&svc, link("workflow")).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location").unwrap(),
+        format!(
+            "/frontend/train/train_task/workflow?filter=%5B%7B%22key%22%3A%20%22labels%22%2C%20%22value%22%3A%20%22%5C%22pipeline-id%5C%22%3A%20%5C%22{pid}%5C%22%22%7D%5D"
+        )
+    );
+    let r = send(&svc, link("monitoring")).await;
+    assert_eq!(r.status, 302);
+    assert!(
+        r.header("location").unwrap().starts_with("//")
+            && r.header("location")
+                .unwrap()
+                .ends_with("/grafana/d/pod-info/pod-info?var-pod=e2e-pipe"),
+        "{:?}",
+        r.header("location")
+    );
+    assert_eq!(send(&svc, link("nothing")).await.status, 404);
+
     // run
     let r = send(
         &svc,
@@ -239,6 +278,15 @@ async fn build_run_inspect_and_stop_a_pipeline() {
     assert_eq!(r.status, 200, "{}", r.body);
     let wf_name = r.body["result"]["workflow"].as_str().unwrap().to_string();
     let run_id = r.body["result"]["run_id"].as_str().unwrap().to_string();
+    // the log link now opens the run's page
+    let r = send(&svc, link("log")).await;
+    assert_eq!(r.status, 302);
+    let to = r.header("location").unwrap();
+    assert!(
+        to.starts_with("/frontend/commonRelation?backurl=/workflow_modelview/api/web/dag/")
+            && to.ends_with(&format!("/pipeline/{wf_name}")),
+        "{to}"
+    );
     let all = workflows(&kube);
     assert_eq!(all.len(), 1);
     let wf = &all[0];

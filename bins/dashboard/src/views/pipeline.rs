@@ -815,9 +815,89 @@ pub async fn editor(path: web::Path<i64>) -> HttpResponse {
         .finish()
 }
 
+/// `GET /pipeline_modelview/api/web/{log,monitoring,runhistory,workflow}/<id>`: the
+/// pipeline's links to its last run's page, its Grafana board, its run history and its
+/// workflows, redirecting where the original redirects. A pipeline the caller cannot see
+/// is 404; `log` without a run yet is 404 with the original's message.
+pub async fn pipeline_link(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (kind, id) = path.into_inner();
+    let row = blocking(&state, move |st, conn| {
+        let row = visible_pipeline(st, conn, &ctx, id)?;
+        let expand = select_rows_expand(conn, id_of(row.get("project_id")).unwrap_or(0))?;
+        Ok((row, expand))
+    })
+    .await;
+    let (row, expand) = row?;
+    let text = |k: &str| {
+        row.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let settings = app_core::k8s::project::ProjectSettings::parse(expand.as_deref());
+    let cluster = state.kube.registry.cluster_for(settings.cluster.as_deref());
+    let filter =
+        |v: Value| urlencoding::encode(&app_core::json_text::python_dumps(&v)).into_owned();
+    let to = match kind.as_str() {
+        "log" => {
+            let workflow = text("pipeline_argo_id");
+            if workflow.is_empty() {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::NOT_FOUND,
+                    "未发现之前启动的任务流实例，请先运行该实例 / the pipeline has not been run yet",
+                ));
+            }
+            let ns = Some(text("namespace"))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "pipeline".into());
+            format!(
+                "/frontend/commonRelation?backurl=/workflow_modelview/api/web/dag/{cluster}/{ns}/{workflow}"
+            )
+        }
+        "monitoring" => {
+            let host = state
+                .config
+                .clusters
+                .get(&cluster)
+                .map(|c| c.host.clone())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| req.connection_info().host().to_string());
+            let host = host.rsplit('|').next().unwrap_or_default().to_string();
+            format!(
+                "//{host}/grafana/d/pod-info/pod-info?var-pod={}",
+                text("name")
+            )
+        }
+        "runhistory" => format!(
+            "/frontend/train/train_task/runhistory?filter={}",
+            filter(json!([{"key": "pipeline", "value": id}]))
+        ),
+        "workflow" => format!(
+            "/frontend/train/train_task/workflow?filter={}",
+            filter(json!([{"key": "labels", "value": format!("\"pipeline-id\": \"{id}\"")}]))
+        ),
+        _ => return Err(ApiError::not_found()),
+    };
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, to))
+        .finish())
+}
+
 /// Registers the routes that are not generic.
 pub fn configure(r: &mut Routes<'_>) {
     r.tag(ids::PIPELINE.0);
+    r.add(
+        "GET",
+        "/pipeline_modelview/api/web/{kind}/{id}",
+        "The pipeline's links (kind: log = its last run's page, monitoring = its Grafana board, runhistory, workflow = its lists)",
+        Answer::Other("302 redirect"),
+        pipeline_link,
+    );
     for method in ["GET", "POST"] {
         r.add(method, "/pipeline_modelview/api/run_pipeline/{id}", "Compile and submit the pipeline as an Argo Workflow (replaces its previous manual run)", Answer::Envelope(json!({"type": "object"})), run_pipeline);
     }
