@@ -17,7 +17,20 @@ pub fn pretty4<T: Serialize + ?Sized>(v: &T) -> String {
 /// JSON as Python's `json.dumps(v)` writes it with its defaults: `", "` and `": "`
 /// between items, non-ASCII characters escaped as `\uXXXX` (`ensure_ascii=True`).
 pub fn python_dumps<T: Serialize + ?Sized>(v: &T) -> String {
-    struct Python;
+    python_json(v, true)
+}
+
+/// Python's `json.dumps(v, ensure_ascii=False)`: the same separators, raw UTF-8.
+pub fn python_dumps_utf8<T: Serialize + ?Sized>(v: &T) -> String {
+    python_json(v, false)
+}
+
+fn python_json<T: Serialize + ?Sized>(v: &T, ensure_ascii: bool) -> String {
+    /// serde_json's compact output with Python's separators and, optionally, its
+    /// `\uXXXX` escapes of non-ASCII characters.
+    struct Python {
+        ensure_ascii: bool,
+    }
     impl serde_json::ser::Formatter for Python {
         fn begin_array_value<W: ?Sized + std::io::Write>(
             &mut self,
@@ -44,6 +57,9 @@ pub fn python_dumps<T: Serialize + ?Sized>(v: &T) -> String {
             w: &mut W,
             fragment: &str,
         ) -> std::io::Result<()> {
+            if !self.ensure_ascii {
+                return w.write_all(fragment.as_bytes());
+            }
             for c in fragment.chars() {
                 if c.is_ascii() {
                     w.write_all(&[c as u8])?;
@@ -58,7 +74,7 @@ pub fn python_dumps<T: Serialize + ?Sized>(v: &T) -> String {
         }
     }
     let mut buf = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, Python);
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, Python { ensure_ascii });
     if v.serialize(&mut ser).is_err() {
         return "{}".into();
     }
@@ -86,6 +102,10 @@ mod tests {
         assert_eq!(
             python_dumps(&serde_json::json!({"help_url": "https://x/y", "a": [1, "中😀"]})),
             "{\"help_url\": \"https://x/y\", \"a\": [1, \"\\u4e2d\\ud83d\\ude00\"]}"
+        );
+        assert_eq!(
+            python_dumps_utf8(&serde_json::json!({"a": ["中", null, 1.5, {"b": "\""}]})),
+            "{\"a\": [\"中\", null, 1.5, {\"b\": \"\\\"\"}]}"
         );
     }
 

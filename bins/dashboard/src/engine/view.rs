@@ -378,15 +378,8 @@ impl ExpandSpec {
     /// Adds every sub-field to a shown row, read from the column's JSON (`null` when
     /// absent or when the column is not a JSON object), as the original's `show_expand`.
     pub fn show_into(&self, row: &mut Row) {
-        let parsed: Row = row
-            .get(self.column)
-            .and_then(Value::as_str)
-            .and_then(|s| serde_json::from_str::<Value>(s).ok())
-            .and_then(|v| match v {
-                Value::Object(m) => Some(m),
-                _ => None,
-            })
-            .unwrap_or_default();
+        let parsed =
+            app_core::json_text::object_or_empty(row.get(self.column).and_then(Value::as_str));
         for f in &self.fields {
             if let Some(name) = f.get("name").and_then(Value::as_str) {
                 let v = parsed.get(name).cloned().unwrap_or(Value::Null);

@@ -2,7 +2,7 @@
 //! inserted or updated in one transaction by the handlers.
 
 use diesel::mysql::MysqlConnection;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::meta::{ColumnMeta, SqlKind};
 use super::models::{OrmDefault, RelationKind};
@@ -34,20 +34,13 @@ pub fn strip_strings(body: &mut Row) {
 /// Folds expand sub-fields (`cluster`, `org`...) of the request into the expand JSON column.
 pub fn merge_expand(rv: &Resolved<'_>, body: &mut Row, current: Option<&Row>) {
     let Some(e) = &rv.view.expand else { return };
-    let mut expand: Map<String, Value> = body
-        .get(e.column)
-        .and_then(Value::as_str)
-        .or_else(|| {
+    let mut expand = app_core::json_text::object_or_empty(
+        body.get(e.column).and_then(Value::as_str).or_else(|| {
             current
                 .and_then(|c| c.get(e.column))
                 .and_then(Value::as_str)
-        })
-        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        .and_then(|v| match v {
-            Value::Object(m) => Some(m),
-            _ => None,
-        })
-        .unwrap_or_default();
+        }),
+    );
     let mut touched = false;
     for f in &e.fields {
         if let Some(name) = f.get("name").and_then(Value::as_str)

@@ -559,19 +559,8 @@ fn members_view() -> ModelView {
         "expand",
     ]);
     v.cols_width = super::shared_cols_width();
-    // the original's filters (its search columns)
-    v.search_columns = cols(&[
-        "project",
-        "user",
-        "created_by",
-        "changed_by",
-        "created_on",
-        "changed_on",
-        "role",
-        "quota",
-        "org",
-        "expand",
-    ]);
+    // the original's filters (its search columns) are its show columns
+    v.search_columns = v.show_columns.clone();
     v.order_columns = cols(&["role", "org"]);
     let desc = "只有creator可以添加修改组成员，可以添加多个creator";
     v.descriptions = vec![("project", desc), ("role", desc)];

@@ -26,5 +26,5 @@ pub use input::{
     fresh_name_suffix, fresh_run_id, name_suffix_of, run_pod_run_id,
 };
 pub use manifest::{StringMap, Workflow, WorkflowAnnotations, WorkflowMetadata, WorkflowSpec};
-pub use render::{RenderError, Renderer, python_json_dumps, python_unicode_escape};
+pub use render::{RenderError, Renderer, python_unicode_escape};
 pub use workflow::{compile_workflow, workflow_to_yaml};

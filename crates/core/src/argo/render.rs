@@ -364,43 +364,6 @@ impl Object for UuidValue {
     }
 }
 
-/// Python `json.dumps(value, ensure_ascii=False)`: `", "` and `": "` separators.
-pub fn python_json_dumps(value: &serde_json::Value) -> String {
-    let mut out = String::new();
-    write_python_json(value, &mut out);
-    out
-}
-
-fn write_python_json(value: &serde_json::Value, out: &mut String) {
-    use serde_json::Value as J;
-    match value {
-        J::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_python_json(item, out);
-            }
-            out.push(']');
-        }
-        J::Object(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(&J::String(k.clone()).to_string());
-                out.push_str(": ");
-                write_python_json(v, out);
-            }
-            out.push('}');
-        }
-        J::Null => out.push_str("null"),
-        other => out.push_str(&other.to_string()),
-    }
-}
-
 /// Python `s.encode('unicode_escape').decode()`: non-ASCII as `\uXXXX`/`\xNN`,
 /// backslash and control characters escaped.
 pub fn python_unicode_escape(s: &str) -> String {
@@ -498,7 +461,7 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_str(r#"{"a": 1, "b": [1, "x\"y", {"c": null}], "d": "中"}"#).unwrap();
         assert_eq!(
-            python_json_dumps(&v),
+            crate::json_text::python_dumps_utf8(&v),
             r#"{"a": 1, "b": [1, "x\"y", {"c": null}], "d": "中"}"#
         );
         assert_eq!(

@@ -14,7 +14,8 @@ use serde_json::{Map, Value};
 
 use super::CompileError;
 use super::input::{CompileInput, TaskInput};
-use super::render::{Renderer, python_json_dumps};
+use super::render::Renderer;
+use crate::json_text::python_dumps_utf8;
 use crate::k8s::host_aliases::{HostAliasError, add_host_aliases};
 use crate::k8s::node_selector::{NodePlacement, parse_node_selector, task_node_selector};
 use crate::k8s::project::ProjectSettings;
@@ -240,7 +241,7 @@ impl TaskSpec<'_> {
         match self.args_json.get(key) {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s.clone(),
-            Some(v @ (Value::Array(_) | Value::Object(_))) => python_json_dumps(v),
+            Some(v @ (Value::Array(_) | Value::Object(_))) => python_dumps_utf8(v),
             Some(v) => v.to_string(),
         }
     }
@@ -273,7 +274,7 @@ pub(crate) fn args_to_argv(args: &Map<String, Value>) -> Vec<String> {
             v if is_falsy(v) => {}
             Value::Array(_) | Value::Object(_) => {
                 out.push(key.clone());
-                out.push(python_json_dumps(value));
+                out.push(python_dumps_utf8(value));
             }
             _ if key == "images" || key == "workdir" => {}
             Value::String(s) => {
