@@ -55,6 +55,16 @@ impl Kube {
             .map_err(|e| ApiError::internal(format!("cluster task failed: {e}")))
     }
 
+    /// Starts long-lived cluster work (a followed log, a shell) without waiting for it;
+    /// it talks to its handler through channels.
+    pub fn spawn<F>(&self, fut: F) -> Result<(), ApiError>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.handle()?.spawn(fut);
+        Ok(())
+    }
+
     /// The client of a cluster (made on the cluster runtime), or a 422 naming the problem.
     pub async fn client(&self, cluster: &str) -> Result<kube::Client, ApiError> {
         let registry = self.registry.clone();

@@ -101,3 +101,12 @@ pub fn envelope(
 pub fn ok_with(message: &str, result: Value) -> HttpResponse {
     envelope(StatusCode::OK, result, 0, message, &[])
 }
+
+/// Text made safe inside HTML (element content and quoted attribute values).
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}

@@ -443,14 +443,17 @@ async fn build_run_inspect_and_stop_a_pipeline() {
     })
     .await;
 
-    // single task: debug pod, run pod, log
+    // single task: debug pod, run pod, log, clear: redirects, as the original's buttons
     let r = send(
         &svc,
         call("POST", &format!("/task_modelview/api/debug/{a}"), None),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["result"]["pod"], json!("debug-e2e-pipe-a"));
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/k8s/web/debug/dev/pipeline/debug-e2e-pipe-a/debug-e2e-pipe-a")
+    );
     assert!(
         kube.get("", "v1", "pods", Some("pipeline"), "debug-e2e-pipe-a")
             .is_some()
@@ -460,7 +463,11 @@ async fn build_run_inspect_and_stop_a_pipeline() {
         call("POST", &format!("/task_modelview/api/run/{a}"), None),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/k8s/web/log/dev/pipeline/run-e2e-pipe-a")
+    );
     let pod = kube
         .get("", "v1", "pods", Some("pipeline"), "run-e2e-pipe-a")
         .expect("run pod");
@@ -479,16 +486,29 @@ async fn build_run_inspect_and_stop_a_pipeline() {
         call("GET", &format!("/task_modelview/api/log/{a}"), None),
     )
     .await;
-    assert_eq!(
-        r.body["result"]["log"],
-        json!("hello from the fake kubelet\n")
-    );
+    assert_eq!(r.status, 302);
+    let log_page = r.header("location").unwrap();
+    assert_eq!(log_page, "/k8s/web/log/dev/pipeline/run-e2e-pipe-a");
+    // the page it leads to, and the log as text
+    let r = send(&svc, call("GET", &log_page, None)).await;
+    assert_eq!(r.status, 200);
+    let r = send(
+        &svc,
+        call("GET", "/k8s/read/log/dev/pipeline/run-e2e-pipe-a", None),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, json!("hello from the fake kubelet\n"));
     let r = send(
         &svc,
         call("GET", &format!("/task_modelview/api/clear/{a}"), None),
     )
     .await;
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/pipeline_modelview/api/web/{pid}"))
+    );
     assert!(
         kube.get("", "v1", "pods", Some("pipeline"), "run-e2e-pipe-a")
             .is_none()
@@ -496,6 +516,17 @@ async fn build_run_inspect_and_stop_a_pipeline() {
     assert!(
         kube.get("", "v1", "pods", Some("pipeline"), "debug-e2e-pipe-a")
             .is_none()
+    );
+    // with no run pod, log goes back to the editor
+    let r = send(
+        &svc,
+        call("GET", &format!("/task_modelview/api/log/{a}"), None),
+    )
+    .await;
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/pipeline_modelview/api/web/{pid}"))
     );
 
     // copy and delete

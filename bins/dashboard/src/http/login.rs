@@ -55,16 +55,9 @@ fn safe_target(login_url: Option<&str>) -> String {
     }
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn login_page(login_url: &str, error: Option<&str>) -> String {
     let err = error
-        .map(|e| format!("<p class=\"error\">{}</p>", html_escape(e)))
+        .map(|e| format!("<p class=\"error\">{}</p>", crate::reply::html_escape(e)))
         .unwrap_or_default();
     format!(
         r#"<!doctype html>
@@ -76,7 +69,7 @@ input{{width:100%;padding:8px;margin:6px 0 14px;box-sizing:border-box}}button{{w
 <label>用户名 / username<input name="username" autocomplete="username" autofocus></label>
 <label>密码 / password<input name="password" type="password" autocomplete="current-password"></label>
 <button type="submit">登录 / Login</button></form></body></html>"#,
-        url = html_escape(&urlencoding::encode(login_url)),
+        url = crate::reply::html_escape(&urlencoding::encode(login_url)),
     )
 }
 

@@ -11,6 +11,8 @@ use crate::state::AppState;
 pub mod ids;
 pub mod images;
 pub mod job_template;
+pub mod k8s;
+mod k8s_pages;
 pub mod node_detail;
 pub mod pipeline;
 pub mod project;
@@ -141,6 +143,7 @@ pub fn configure(r: &mut Routes<'_>, state: &AppState) {
     pipeline::configure(r);
     task::configure(r);
     workflow::configure(r);
+    k8s::configure(r);
     for (idx, view) in state.views.iter().enumerate() {
         configure_view(r, idx, view);
     }

@@ -632,6 +632,7 @@ struct PodPlan {
     cluster: String,
     namespace: String,
     name: String,
+    pipeline_id: i64,
 }
 
 async fn plan_pod(
@@ -689,14 +690,17 @@ async fn plan_pod(
             cluster,
             namespace,
             name: pod_name,
+            pipeline_id,
         })
     })
     .await
 }
 
-fn pod_reply(cluster: &str, namespace: &str, name: &str, page: &str) -> HttpResponse {
-    crate::reply::ok(json!({
-        "pod": name, "namespace": namespace, "cluster": cluster, "link": format!("/k8s/web/{page}/{cluster}/{namespace}/{name}")}))
+/// A redirect, as the original answers its task buttons (they open in a new tab).
+fn redirect(to: String) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((actix_web::http::header::LOCATION, to))
+        .finish()
 }
 
 async fn start_pod(
@@ -727,19 +731,17 @@ async fn start_pod(
         })
         .await?
         .map_err(|e| ApiError::unavailable(format!("cluster {}: {e}", plan.cluster)))?;
-    Ok(pod_reply(
-        &plan.cluster,
-        &plan.namespace,
-        &plan.name,
-        if kind == TaskPodKind::Run {
-            "log"
-        } else {
-            "debug"
-        },
-    ))
+    let (c, ns, name) = (&plan.cluster, &plan.namespace, &plan.name);
+    Ok(redirect(if kind == TaskPodKind::Run {
+        format!("/k8s/web/log/{c}/{ns}/{name}")
+    } else {
+        // the debug pod's one container is named after the pod
+        format!("/k8s/web/debug/{c}/{ns}/{name}/{name}")
+    }))
 }
 
-/// `GET|POST /task_modelview/api/run/<id>`: the task alone in a `run-…` pod.
+/// `GET|POST /task_modelview/api/run/<id>`: the task alone in a `run-…` pod; then its
+/// live log page.
 pub async fn run_task(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -748,7 +750,8 @@ pub async fn run_task(
     start_pod(state, ctx, path.into_inner(), TaskPodKind::Run).await
 }
 
-/// `GET|POST /task_modelview/api/debug/<id>`: a sleeping `debug-…` pod to work in.
+/// `GET|POST /task_modelview/api/debug/<id>`: a sleeping `debug-…` pod to work in; then
+/// its shell page.
 pub async fn debug_task(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -757,7 +760,8 @@ pub async fn debug_task(
     start_pod(state, ctx, path.into_inner(), TaskPodKind::Debug).await
 }
 
-/// `GET|POST /task_modelview/api/clear/<id>`: deletes the task's run and debug pods and what they started.
+/// `GET|POST /task_modelview/api/clear/<id>`: deletes the task's run and debug pods and
+/// what they started; then back to the pipeline's editor, as the original.
 pub async fn clear_task(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -785,10 +789,14 @@ pub async fn clear_task(
         })
         .await?
         .map_err(|e| ApiError::unavailable(format!("cluster {}: {e}", plan.cluster)))?;
-    Ok(crate::reply::ok(json!({})))
+    Ok(redirect(format!(
+        "/pipeline_modelview/api/web/{}",
+        plan.pipeline_id
+    )))
 }
 
-/// `GET /task_modelview/api/log/<id>`: the log of the task's `run-…` pod.
+/// `GET|POST /task_modelview/api/log/<id>`: the live log page of the task's `run-…`
+/// pod; back to the pipeline's editor when the task has no such pod (as the original).
 pub async fn task_log(
     state: web::Data<AppState>,
     ctx: Ctx,
@@ -797,18 +805,29 @@ pub async fn task_log(
     let plan = plan_pod(&state, &ctx, path.into_inner(), TaskPodKind::Run).await?;
     let client = state.kube.client(&plan.cluster).await?;
     let (ns, name) = (plan.namespace.clone(), plan.name.clone());
-    let log = state
+    let found = state
         .kube
-        .run(async move { ops::pod_log(&client, &ns, &name, Some(1000)).await })
+        .run(async move { ops::get_pod(&client, &ns, &name).await })
         .await?
         .map_err(|e| ApiError::unavailable(format!("cluster {}: {e}", plan.cluster)))?;
-    match log {
-        Some(text) => Ok(crate::reply::ok(json!({"pod": plan.name, "log": text}))),
-        None => Err(ApiError::new(
-            actix_web::http::StatusCode::NOT_FOUND,
-            format!("pod {} does not exist: run the task first", plan.name),
+    Ok(match found {
+        Some(_) => redirect(format!(
+            "/k8s/web/log/{}/{}/{}",
+            plan.cluster, plan.namespace, plan.name
         )),
-    }
+        None => {
+            let mut r = redirect(format!("/pipeline_modelview/api/web/{}", plan.pipeline_id));
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(
+                &crate::reply::flashes_header(&[("success", "未检测到当前task正在运行的容器")]),
+            ) {
+                r.headers_mut().insert(
+                    actix_web::http::header::HeaderName::from_static("api_flashes"),
+                    v,
+                );
+            }
+            r
+        }
+    })
 }
 
 /// Registers the task routes that are not generic.
@@ -818,30 +837,30 @@ pub fn configure(r: &mut Routes<'_>) {
         r.add(
             method,
             "/task_modelview/api/run/{id}",
-            "Run one task alone in a pod",
-            Answer::Envelope(json!({})),
+            "Run one task alone in a pod, then its live log page",
+            Answer::Other("redirect"),
             run_task,
         );
         r.add(
             method,
             "/task_modelview/api/debug/{id}",
-            "Start a debug pod of one task",
-            Answer::Envelope(json!({})),
+            "Start a debug pod of one task, then its shell page",
+            Answer::Other("redirect"),
             debug_task,
         );
         r.add(
             method,
             "/task_modelview/api/clear/{id}",
-            "Delete the task's run and debug pods",
-            Answer::Envelope(json!({})),
+            "Delete the task's run and debug pods, then the pipeline's editor",
+            Answer::Other("redirect"),
             clear_task,
         );
+        r.add(
+            method,
+            "/task_modelview/api/log/{id}",
+            "The live log page of the task's run pod (the pipeline's editor when none)",
+            Answer::Other("redirect"),
+            task_log,
+        );
     }
-    r.add(
-        "GET",
-        "/task_modelview/api/log/{id}",
-        "The log of the task's pod",
-        Answer::Envelope(json!({})),
-        task_log,
-    );
 }

@@ -1,10 +1,9 @@
 //! Workflow instances (`/workflow_modelview/api`), cron run history
-//! (`/runhistory_modelview/api`), stop, and pod logs (`/k8s/web/log/...`).
+//! (`/runhistory_modelview/api`) and stop.
 
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
-use app_core::k8s::ops;
 use diesel::mysql::MysqlConnection;
 use serde_json::{Value, json};
 
@@ -544,52 +543,6 @@ pub async fn stop_workflow(
     Ok(crate::reply::ok(json!({})))
 }
 
-/// `GET /k8s/web/log/<cluster>/<ns>/<pod>[/<container>]`: a pod's log as text.
-pub async fn pod_log_page(
-    state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (cluster, ns, pod) = path.into_inner();
-    let cluster = state.kube.registry.cluster_for(Some(&cluster));
-    let client = state.kube.client(&cluster).await?;
-    let (n2, p2) = (ns.clone(), pod.clone());
-    let c2 = client.clone();
-    let found = state
-        .kube
-        .run(async move { ops::get_pod(&c2, &n2, &p2).await })
-        .await?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    let Some(found) = found else {
-        return Err(ApiError::not_found());
-    };
-    let labels = found.metadata.labels.unwrap_or_default();
-    let owner = [
-        "run-rtx",
-        "user",
-        "rtx-user",
-        "run-username",
-        "username",
-        "pipeline-username",
-    ]
-    .iter()
-    .find_map(|k| labels.get(*k))
-    .cloned()
-    .unwrap_or_default();
-    if !ctx.is_admin && owner != ctx.username {
-        return Err(ApiError::forbidden("this pod belongs to another user"));
-    }
-    let text = state
-        .kube
-        .run(async move { ops::pod_log(&client, &ns, &pod, Some(2000)).await })
-        .await?
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
-        .unwrap_or_default();
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(text))
-}
-
 /// Registers the routes that are not generic.
 pub fn configure(r: &mut Routes<'_>) {
     r.tag(ids::WORKFLOW.0);
@@ -625,28 +578,17 @@ pub fn configure(r: &mut Routes<'_>) {
             "detail": {"type": "array"}, "control": {"type": "object"}}})),
         super::workflow_run::web_node_detail,
     );
-    r.tag("k8s");
-    r.add(
-        "GET",
-        "/k8s/web/log/{cluster}/{ns}/{pod}",
-        "A pod's log",
-        Answer::Other("text/plain"),
-        pod_log_page,
-    );
-    r.add(
-        "GET",
-        "/k8s/web/log/{cluster}/{ns}/{pod}/{container}",
-        "A container's log",
-        Answer::Other("text/plain"),
-        pod_log_page_container,
-    );
-}
-
-async fn pod_log_page_container(
-    state: web::Data<AppState>,
-    ctx: Ctx,
-    path: web::Path<(String, String, String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (c, n, p, _) = path.into_inner();
-    pod_log_page(state, ctx, web::Path::from((c, n, p))).await
+    for p in [
+        "/workflow_modelview/api/web/log/{cluster}/{ns}/{name}/{pod}",
+        "/workflow_modelview/api/web/log/{cluster}/{ns}/{name}/{pod}/{file}",
+        "/workflow_modelview/api/web/log_node/{cluster}/{ns}/{name}/{pod}",
+    ] {
+        r.add(
+            "GET",
+            p,
+            "A step's log as Argo archived it in the S3 store (503 when no store is configured)",
+            Answer::Other("text/html or application/json"),
+            super::workflow_run::offline_log,
+        );
+    }
 }

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod host_aliases;
 pub mod node_selector;
 pub mod ops;
+pub mod pod_summary;
 pub mod pods;
 pub mod project;
 pub mod resources;
