@@ -41,7 +41,12 @@ pub fn build_state(pool: DbPool, config: Config) -> anyhow::Result<AppState> {
         );
     }
     let config_redis_url = config.redis_url.clone();
+    let archive = match &config.archive {
+        Some(a) => Some(Arc::new(app_core::archive::Archive::new(a)?)),
+        None => None,
+    };
     Ok(AppState {
+        archive,
         view_ids: AppState::index_views(&views),
         keys,
         metrics: app_core::metrics::Metrics::new(),

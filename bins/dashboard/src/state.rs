@@ -35,6 +35,8 @@ pub struct AppState {
     pub frontend: crate::settings::Settings,
     /// The worker's queues, where requests leave their cluster work.
     pub queue: crate::queue::Queue,
+    /// Where archived step logs are read (`S3_ENDPOINT`), when configured.
+    pub archive: Option<Arc<app_core::archive::Archive>>,
     /// Where each view is in `views` ([`AppState::index_views`]).
     pub view_ids: HashMap<ViewId, usize>,
 }

@@ -25,6 +25,20 @@ fn bad(var: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The S3-compatible store where Argo archives step logs (the original's MinIO).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchiveConfig {
+    /// `S3_ENDPOINT`, e.g. `http://minio.kubeflow:9000`.
+    pub endpoint: String,
+    /// `S3_BUCKET` (default `mlpipeline`, Argo's artifact bucket in cube-studio).
+    pub bucket: String,
+    /// `S3_REGION` (default `us-east-1`, what MinIO accepts).
+    pub region: String,
+    /// `S3_ACCESS_KEY` / `S3_SECRET_KEY`; requests are unsigned without them.
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+}
+
 /// One Kubernetes cluster, as in the original's `CLUSTERS` dict.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct ClusterConfig {
@@ -150,6 +164,8 @@ pub struct Config {
     pub notify_webhook: Option<String>,
     /// Prometheus base URL used for task usage samples (empty: none).
     pub prometheus_url: Option<String>,
+    /// Where archived step logs are read (`S3_ENDPOINT` …; none: offline logs say so).
+    pub archive: Option<ArchiveConfig>,
     /// Max body size accepted by the dashboard, in bytes.
     pub max_body_bytes: usize,
     /// PBKDF2 iterations of new password hashes (werkzeug 2.3 uses 600000).
@@ -418,6 +434,13 @@ impl Config {
             worker_concurrency: v.parse("WORKER_CONCURRENCY", 8)?,
             notify_webhook: v.var("NOTIFY_WEBHOOK_URL"),
             prometheus_url: v.var("PROMETHEUS_URL"),
+            archive: v.var("S3_ENDPOINT").map(|endpoint| ArchiveConfig {
+                endpoint,
+                bucket: v.var_or("S3_BUCKET", "mlpipeline"),
+                region: v.var_or("S3_REGION", "us-east-1"),
+                access_key: v.var("S3_ACCESS_KEY"),
+                secret_key: v.var("S3_SECRET_KEY"),
+            }),
             max_body_bytes: v.parse("MAX_BODY_BYTES", 4 * 1024 * 1024)?,
             password_hash_iterations: v
                 .parse(

@@ -2,6 +2,7 @@
 //! metrics, credentials, queue payloads, the pipeline compiler, cron planning,
 //! Kubernetes access and notifications.
 
+pub mod archive;
 pub mod argo;
 pub mod config;
 pub mod cron;

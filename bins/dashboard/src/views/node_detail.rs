@@ -38,6 +38,8 @@ pub struct Place<'a> {
     pub pipeline_name: &'a str,
     /// `http://<host>` of the cluster's Grafana.
     pub host_url: &'a str,
+    /// True when archived logs can be read (`S3_ENDPOINT`).
+    pub archive: bool,
 }
 
 fn contains(v: &Value, needle: &str) -> bool {
@@ -244,15 +246,13 @@ pub fn node_detail(
     let buttons = if node_type == "Pod" {
         json!([
             button("在线日志", pod.is_some(), format!("/k8s/web/log/{c}/{ns}/{pod_name}/main")),
-            // not served here: no terminal into a container
-            button("在线调试", false, format!("/k8s/web/debug/{c}/{ns}/{pod_name}/main")),
-            // not served here: no pod search page
-            button("相关容器", false, format!("/k8s/web/search/{c}/{ns}/{}", at.pipeline_name)),
+            button("在线调试", pod.is_some(), format!("/k8s/web/debug/{c}/{ns}/{pod_name}/main")),
+            button("相关容器", true, format!("/k8s/web/search/{c}/{ns}/{}", at.pipeline_name)),
             {"text": "资源使用", "url": format!("{}{GRAFANA_TASK_PATH}{pod_name}", at.host_url)},
-            // not served here: no archived logs are read
+            // marked "(no)" when no S3 store is configured
             button(
                 "离线日志",
-                false,
+                at.archive,
                 format!("/workflow_modelview/api/web/log/{c}/{ns}/{wf}/{pod_name}/main.log")
             ),
         ])
@@ -352,6 +352,7 @@ mod tests {
             workflow: "wf",
             pipeline_name: "p",
             host_url: "http://h",
+            archive: false,
         };
         let d = node_detail(&node, None, &json!({}), &at);
         let io = &d["detail"][0];

@@ -295,7 +295,63 @@ pub async fn web_node_detail(
         workflow: &name,
         pipeline_name: &pipeline_name,
         host_url: &host_url,
+        archive: state.archive.is_some(),
     };
     let result = node_detail(node, pod.as_ref(), &crd_json, &at);
     Ok(reply::bare_json(&reply::body(result, 0, "success")))
+}
+
+/// `GET /workflow_modelview/api/web/log/<cluster>/<ns>/<workflow>/<pod>[/<file>]` (a
+/// page) and `…/web/log_node/…` (the original's JSON `{type: html, value}`): a step's
+/// log as Argo archived it (`<workflow>/<pod>/<file>`, default `main.log`), read from the
+/// configured S3 store. Who may read it: whoever may see the run page. Unlike the
+/// original the log is escaped (it is text, not HTML), and without a store the answer is
+/// a 503 saying so.
+pub async fn offline_log(
+    state: web::Data<AppState>,
+    ctx: Ctx,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let seg = |k: &str| req.match_info().get(k).unwrap_or_default().to_string();
+    let (cluster, ns, workflow, pod) = (seg("cluster"), seg("ns"), seg("name"), seg("pod"));
+    let file = req
+        .match_info()
+        .get("file")
+        .unwrap_or("main.log")
+        .to_string();
+    let key = app_core::archive::log_key(&workflow, &pod, &file)
+        .ok_or_else(|| ApiError::bad_request("workflow, pod and file must be plain names"))?;
+    if load_run(&state, ctx, cluster, ns, workflow)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found());
+    }
+    let Some(archive) = state.archive.clone() else {
+        return Err(ApiError::unavailable(
+            "offline logs are not configured: set S3_ENDPOINT (and S3_BUCKET, S3_ACCESS_KEY, \
+             S3_SECRET_KEY) to the store where Argo archives step logs",
+        ));
+    };
+    let k = key.clone();
+    let bytes = state
+        .kube
+        .run(async move { archive.get(&k).await })
+        .await?
+        .map_err(|e| match e {
+            app_core::archive::ArchiveError::NotFound(_) => ApiError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                format!("no archived log {key}: the step may not have finished, or logs are not archived"),
+            ),
+            e => ApiError::unavailable(e.to_string()),
+        })?;
+    let text = app_core::k8s::pod_summary::strip_ansi(&String::from_utf8_lossy(&bytes));
+    let escaped = reply::html_escape(&text);
+    if req.path().contains("/web/log_node/") {
+        return Ok(reply::bare_json(&json!({
+            "status": 0, "message": "", "result": {"type": "html", "value": format!("<pre>{escaped}</pre>")}})));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(format!("<pre><code>{escaped}</code></pre>")))
 }
