@@ -43,6 +43,7 @@ pub fn build_state(pool: DbPool, config: Config) -> anyhow::Result<AppState> {
     let config_redis_url = config.redis_url.clone();
     Ok(AppState {
         view_ids: AppState::index_views(&views),
+        alerts: crate::views::alerts(),
         keys,
         metrics: app_core::metrics::Metrics::new(),
         pool,

@@ -148,7 +148,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub worker_concurrency: usize,
     pub notify_webhook: Option<String>,
-    /// Prometheus base URL used for task usage samples (empty: none).
+    /// Prometheus base URL (`PROMETHEUS_URL`, else `http://` + the original's
+    /// `PROMETHEUS` host:port): task usage samples, the total-resource gauges.
     pub prometheus_url: Option<String>,
     /// Max body size accepted by the dashboard, in bytes.
     pub max_body_bytes: usize,
@@ -417,7 +418,16 @@ impl Config {
             schedule,
             worker_concurrency: v.parse("WORKER_CONCURRENCY", 8)?,
             notify_webhook: v.var("NOTIFY_WEBHOOK_URL"),
-            prometheus_url: v.var("PROMETHEUS_URL"),
+            prometheus_url: v.var("PROMETHEUS_URL").or_else(|| {
+                // the original's `PROMETHEUS`: host:port without a scheme
+                v.var("PROMETHEUS").map(|hp| {
+                    if hp.contains("://") {
+                        hp
+                    } else {
+                        format!("http://{hp}")
+                    }
+                })
+            }),
             max_body_bytes: v.parse("MAX_BODY_BYTES", 4 * 1024 * 1024)?,
             password_hash_iterations: v
                 .parse(

@@ -17,6 +17,7 @@ pub mod project;
 pub mod properties;
 pub mod run_dag;
 pub mod task;
+pub mod total_resource;
 pub mod users;
 pub mod workflow;
 mod workflow_columns;
@@ -141,7 +142,18 @@ pub fn configure(r: &mut Routes<'_>, state: &AppState) {
     pipeline::configure(r);
     task::configure(r);
     workflow::configure(r);
+    total_resource::configure(r);
     for (idx, view) in state.views.iter().enumerate() {
         configure_view(r, idx, view);
     }
+    crate::api::form::configure_form_view(
+        r,
+        std::sync::Arc::new(total_resource::view()),
+        std::sync::Arc::new(total_resource::TotalResource),
+    );
+}
+
+/// The pop-ups of pages (`/myapp/feature/check`).
+pub fn alerts() -> Vec<(&'static str, crate::state::Alert)> {
+    vec![total_resource::alert()]
 }
