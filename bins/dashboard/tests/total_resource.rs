@@ -221,6 +221,7 @@ fn seed_prometheus(prom: &FakePrometheus) {
     );
 }
 
+#[allow(clippy::too_many_arguments)]
 fn row(
     cluster: &str,
     ns: &str,
