@@ -48,6 +48,7 @@ pub fn build_state(pool: DbPool, config: Config) -> anyhow::Result<AppState> {
     Ok(AppState {
         archive,
         view_ids: AppState::index_views(&views),
+        alerts: crate::views::alerts(),
         keys,
         metrics: app_core::metrics::Metrics::new(),
         pool,

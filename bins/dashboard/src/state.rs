@@ -39,7 +39,21 @@ pub struct AppState {
     pub archive: Option<Arc<app_core::archive::Archive>>,
     /// Where each view is in `views` ([`AppState::index_views`]).
     pub view_ids: HashMap<ViewId, usize>,
+    /// The pop-ups of pages (`/myapp/feature/check`), by front-end path.
+    pub alerts: Vec<(&'static str, Alert)>,
 }
+
+/// A page's pop-up (the original's `alert_config` entry): the dialog object for the
+/// caller; `host` is the request's host, for links.
+pub type Alert = std::sync::Arc<
+    dyn Fn(
+            web::Data<AppState>,
+            Ctx,
+            String,
+        ) -> futures::future::BoxFuture<'static, Result<serde_json::Value, ApiError>>
+        + Send
+        + Sync,
+>;
 
 impl AppState {
     /// The same state with queue names under another prefix (`QUEUE_PREFIX`; tests).

@@ -71,6 +71,7 @@ async fn the_menu_is_the_originals_tree_of_served_pages() {
         ("train/train_task/pipeline", "/pipeline_modelview/api/"),
         ("train/train_task/runhistory", "/runhistory_modelview/api/"),
         ("train/train_task/workflow", "/workflow_modelview/api/"),
+        ("service/total_resource", "/total_resource/api/"),
     ];
     let expected: Vec<(String, String)> = expected
         .iter()
@@ -107,7 +108,7 @@ async fn the_menu_is_the_originals_tree_of_served_pages() {
     }
 
     // distinct real icons: every top-level group and every page has one
-    assert_eq!(icons.len(), 3 + expected.len() + 2);
+    assert_eq!(icons.len(), 4 + expected.len() + 2);
     for (i, icon) in icons.iter().enumerate() {
         assert!(
             icon.starts_with("<svg ") && icon.ends_with("</svg>"),

@@ -22,10 +22,7 @@ use crate::context::Ctx;
 
 type Outcome = Result<String, String>;
 
-/// A Kubernetes time (jiff) as chrono.
-fn k8s_time(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.0.as_second(), 0)
-}
+use app_core::k8s::load::k8s_time;
 
 fn rfc3339(v: Option<&Value>) -> Option<DateTime<Utc>> {
     v.and_then(Value::as_str)

@@ -162,7 +162,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub worker_concurrency: usize,
     pub notify_webhook: Option<String>,
-    /// Prometheus base URL used for task usage samples (empty: none).
+    /// Prometheus base URL (`PROMETHEUS_URL`, else `http://` + the original's
+    /// `PROMETHEUS` host:port): task usage samples, the total-resource gauges.
     pub prometheus_url: Option<String>,
     /// Where archived step logs are read (`S3_ENDPOINT` …; none: offline logs say so).
     pub archive: Option<ArchiveConfig>,
@@ -433,7 +434,16 @@ impl Config {
             schedule,
             worker_concurrency: v.parse("WORKER_CONCURRENCY", 8)?,
             notify_webhook: v.var("NOTIFY_WEBHOOK_URL"),
-            prometheus_url: v.var("PROMETHEUS_URL"),
+            prometheus_url: v.var("PROMETHEUS_URL").or_else(|| {
+                // the original's `PROMETHEUS`: host:port without a scheme
+                v.var("PROMETHEUS").map(|hp| {
+                    if hp.contains("://") {
+                        hp
+                    } else {
+                        format!("http://{hp}")
+                    }
+                })
+            }),
             archive: v.var("S3_ENDPOINT").map(|endpoint| ArchiveConfig {
                 endpoint,
                 bucket: v.var_or("S3_BUCKET", "mlpipeline"),

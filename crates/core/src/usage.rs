@@ -8,6 +8,8 @@
 //! read the last 24 h, the queries cover the pod's own lifetime (start → finish) and are
 //! made once per workflow, not on every event.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value, json};
 
@@ -130,13 +132,66 @@ pub fn vector_max(answer: &Value) -> Option<f64> {
         .as_array()?
         .iter()
         .filter_map(|r| r.pointer("/value/1"))
-        .filter_map(|v| match v {
-            Value::String(s) => s.parse::<f64>().ok(),
-            Value::Number(n) => n.as_f64(),
-            _ => None,
-        })
-        .filter(|v| v.is_finite())
+        .filter_map(sample)
         .reduce(f64::max)
+}
+
+/// PromQL of [`Prometheus::resource_peaks`], as the original's.
+pub const MEMORY_PEAK_QUERY: &str =
+    "sum by (pod) (container_memory_working_set_bytes{container!='POD', container!=''})";
+pub const CPU_PEAK_QUERY: &str =
+    "sum by (pod) (rate(container_cpu_usage_seconds_total{container!='POD'}[1m]))";
+pub const GPU_PEAK_QUERY: &str = "avg by (pod) (DCGM_FI_DEV_GPU_UTIL)";
+
+/// The peak use of one pod ([`Prometheus::resource_peaks`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PodPeaks {
+    /// GiB.
+    pub memory: f64,
+    /// Cores.
+    pub cpu: f64,
+    /// Utilisation of its GPUs, 0–1.
+    pub gpu: f64,
+}
+
+enum PeakKind {
+    Memory,
+    Cpu,
+    Gpu,
+}
+
+fn seconds(t: DateTime<Utc>) -> String {
+    format!("{:.3}", t.timestamp_millis() as f64 / 1000.0)
+}
+
+fn sample(v: &Value) -> Option<f64> {
+    match v {
+        Value::String(s) => s.parse::<f64>().ok(),
+        Value::Number(n) => n.as_f64(),
+        _ => None,
+    }
+    .filter(|v| v.is_finite())
+}
+
+/// The max of each series of a range-query answer, by its `pod` label (series without
+/// one or without samples are left out).
+pub fn series_max(answer: &Value) -> Vec<(String, f64)> {
+    answer
+        .pointer("/data/result")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let pod = r.pointer("/metric/pod")?.as_str()?.to_string();
+            let max = r
+                .get("values")?
+                .as_array()?
+                .iter()
+                .filter_map(|p| p.get(1).and_then(sample))
+                .reduce(f64::max)?;
+            Some((pod, max))
+        })
+        .collect()
 }
 
 /// A Prometheus query that gave no answer.
@@ -189,18 +244,37 @@ impl Prometheus {
         query: &str,
         at: Option<DateTime<Utc>>,
     ) -> Result<Value, PrometheusError> {
-        let url = format!("{}/api/v1/query", self.base);
         let mut params = vec![("query", query.to_string())];
         if let Some(at) = at {
-            params.push((
-                "time",
-                format!("{:.3}", at.timestamp_millis() as f64 / 1000.0),
-            ));
+            params.push(("time", seconds(at)));
         }
+        self.get("/api/v1/query", &params).await
+    }
+
+    /// A range query from `start` to `end` every `step` (`1m`): the answer, once the
+    /// server said `success`.
+    pub async fn query_range(
+        &self,
+        query: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: &str,
+    ) -> Result<Value, PrometheusError> {
+        let params = [
+            ("query", query.to_string()),
+            ("start", seconds(start)),
+            ("end", seconds(end)),
+            ("step", step.to_string()),
+        ];
+        self.get("/api/v1/query_range", &params).await
+    }
+
+    async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<Value, PrometheusError> {
+        let url = format!("{}{path}", self.base);
         let resp = self
             .client
             .get(&url)
-            .query(&params)
+            .query(params)
             .send()
             .await
             .map_err(|source| PrometheusError::Request {
@@ -225,6 +299,33 @@ impl Prometheus {
             });
         }
         Ok(body)
+    }
+
+    /// The peak use of every pod over the last five minutes (`get_resource_metric`,
+    /// kubernetes.md §8): working-set memory (GiB), CPU cores and GPU utilisation
+    /// (0–1), each the max of its samples, rounded to 2 decimals.
+    pub async fn resource_peaks(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, PodPeaks>, PrometheusError> {
+        let start = now - chrono::Duration::seconds(300);
+        let mut out: BTreeMap<String, PodPeaks> = BTreeMap::new();
+        for (query, set) in [
+            (MEMORY_PEAK_QUERY, PeakKind::Memory),
+            (CPU_PEAK_QUERY, PeakKind::Cpu),
+            (GPU_PEAK_QUERY, PeakKind::Gpu),
+        ] {
+            let answer = self.query_range(query, start, now, "1m").await?;
+            for (pod, max) in series_max(&answer) {
+                let peaks = out.entry(pod).or_default();
+                match set {
+                    PeakKind::Memory => peaks.memory = round2(max / 1024f64.powi(3)),
+                    PeakKind::Cpu => peaks.cpu = round2(max),
+                    PeakKind::Gpu => peaks.gpu = round2(max) / 100.0,
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// An instant query evaluated at `at`; the max of its vector.

@@ -353,6 +353,17 @@ pub fn project_expand(conn: &mut MysqlConnection, id: i64) -> QueryResult<Option
         .flatten())
 }
 
+/// `(id, type, expand)` of a project.
+pub type ProjectKindExpand = (i32, Option<String>, Option<String>);
+
+/// `(id, type, expand)` of every project, in id order.
+pub fn project_expands(conn: &mut MysqlConnection) -> QueryResult<Vec<ProjectKindExpand>> {
+    project::table
+        .order(project::id)
+        .select((project::id, project::type_, project::expand))
+        .load(conn)
+}
+
 // ----- pipelines, tasks, templates, workflows -----
 
 /// The task names of a pipeline, in id order.

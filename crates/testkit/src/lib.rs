@@ -7,6 +7,7 @@ pub mod db;
 pub mod fake_kube;
 pub mod fixtures;
 pub mod process;
+pub mod prometheus;
 pub mod rbac;
 pub mod webhook;
 

@@ -5,6 +5,7 @@ mod actions;
 mod audit;
 mod csv;
 mod favorite;
+pub mod form;
 mod read;
 mod write;
 

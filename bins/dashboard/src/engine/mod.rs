@@ -4,6 +4,7 @@
 
 pub mod dump;
 pub mod fields;
+pub mod form;
 pub mod info;
 pub mod meta;
 pub mod models;

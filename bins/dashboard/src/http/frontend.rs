@@ -92,6 +92,9 @@ pub fn menu(ctx: &Ctx) -> Value {
                 page("workflow", "运行实例", "activity", "/workflow_modelview/api/"),
             ]),
         ]},
+        {"name": "service", "title": "服务化", "icon": lucide("server"), "isMenu": true, "children": [
+            page("total_resource", "整体资源", "gauge", "/total_resource/api/"),
+        ]},
     ])
 }
 
@@ -103,8 +106,29 @@ async fn navbar_right(_: Ctx, state: web::Data<AppState>) -> HttpResponse {
     crate::reply::bare_json(&state.frontend.navbar_right)
 }
 
-async fn feature_check(_: Ctx) -> HttpResponse {
-    crate::reply::bare_json(&json!({}))
+/// The pop-up of the page `url` (`/frontend/<path>` or `/<path>`), `{}` for a page
+/// without one; a pop-up that fails is the original's "弹窗失败" dialog.
+async fn feature_check(ctx: Ctx, state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let url =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("url").cloned())
+            .unwrap_or_default();
+    let page = |u: &str| u.replacen("/frontend", "", 1);
+    let Some((_, alert)) = state.alerts.iter().find(|(p, _)| page(p) == page(&url)) else {
+        return crate::reply::bare_json(&json!({}));
+    };
+    let host = req.connection_info().host().to_string();
+    match alert(state.clone(), ctx, host).await {
+        Ok(dialog) => crate::reply::bare_json(&dialog),
+        Err(e) => {
+            tracing::warn!(page = %url, error = %e, "a page's pop-up failed");
+            crate::reply::bare_json(&json!({
+                "content": "未能正常获取弹窗信息", "delay": 30000, "hit": false,
+                "target": url, "title": "弹窗失败", "type": "html"
+            }))
+        }
+    }
 }
 
 async fn health(state: web::Data<AppState>) -> HttpResponse {

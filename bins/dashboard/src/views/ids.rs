@@ -20,6 +20,8 @@ pub const PIPELINE_HOME: ViewId = ViewId("/pipeline_modelview/home/api");
 pub const TASK: ViewId = ViewId("/task_modelview/api");
 pub const WORKFLOW: ViewId = ViewId("/workflow_modelview/api");
 pub const RUNHISTORY: ViewId = ViewId("/runhistory_modelview/api");
+/// A form view (`engine::form`): not a model view, so not in `ALL`.
+pub const TOTAL_RESOURCE: ViewId = ViewId("/total_resource/api");
 
 /// Every identity above: each must be declared exactly once (checked at start).
 pub const ALL: &[ViewId] = &[

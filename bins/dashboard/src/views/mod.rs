@@ -19,6 +19,7 @@ pub mod project;
 pub mod properties;
 pub mod run_dag;
 pub mod task;
+pub mod total_resource;
 pub mod users;
 pub mod workflow;
 mod workflow_columns;
@@ -144,7 +145,18 @@ pub fn configure(r: &mut Routes<'_>, state: &AppState) {
     task::configure(r);
     workflow::configure(r);
     k8s::configure(r);
+    total_resource::configure(r);
     for (idx, view) in state.views.iter().enumerate() {
         configure_view(r, idx, view);
     }
+    crate::api::form::configure_form_view(
+        r,
+        std::sync::Arc::new(total_resource::view()),
+        std::sync::Arc::new(total_resource::TotalResource),
+    );
+}
+
+/// The pop-ups of pages (`/myapp/feature/check`).
+pub fn alerts() -> Vec<(&'static str, crate::state::Alert)> {
+    vec![total_resource::alert()]
 }

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod host_aliases;
+pub mod load;
 pub mod node_selector;
 pub mod ops;
 pub mod pod_summary;

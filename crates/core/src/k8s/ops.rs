@@ -66,12 +66,7 @@ pub const TRAINING_KINDS: &[Kind] = &[
         kind: "MXJob",
         plural: "mxjobs",
     },
-    Kind {
-        group: "batch.volcano.sh",
-        version: "v1alpha1",
-        kind: "Job",
-        plural: "jobs",
-    },
+    VOLCANO_JOB,
     Kind {
         group: "sparkoperator.k8s.io",
         version: "v1beta2",
@@ -79,6 +74,14 @@ pub const TRAINING_KINDS: &[Kind] = &[
         plural: "sparkapplications",
     },
 ];
+
+/// Volcano's batch job (also the job of an inference service's `-vc` and of NNI).
+pub const VOLCANO_JOB: Kind = Kind {
+    group: "batch.volcano.sh",
+    version: "v1alpha1",
+    kind: "Job",
+    plural: "jobs",
+};
 
 pub const DEPLOYMENT: Kind = Kind {
     group: "apps",

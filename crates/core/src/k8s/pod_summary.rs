@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Pod;
 use serde::Serialize;
 
+pub use super::load::k8s_time;
+
 /// The labels that name a pod's user, in the order the original reads them, then the
 /// label our pipeline pods carry.
 pub const OWNER_LABELS: [&str; 6] = [
@@ -73,11 +75,6 @@ impl PodSummary {
             "Completed" | "Succeeded" | "Failed" | "Error"
         ) || matches!(self.status.as_str(), "Succeeded" | "Failed")
     }
-}
-
-/// A Kubernetes time (jiff) as chrono, to the second.
-pub fn k8s_time(t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.0.as_second(), 0)
 }
 
 /// A Kubernetes micro-time (jiff) as chrono, to the second.
