@@ -254,6 +254,13 @@ fn resource_request(
         _ => (false, rest),
     };
     let t = parse_target(path, group, version, rest)?;
+    if t.gvr.group == "metrics.k8s.io" && method != Method::GET {
+        // metrics-server serves get and list only; tests seed metrics with
+        // `FakeKube::insert`
+        return Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        ));
+    }
     let dry_run = q.get("dryRun").is_some_and(|v| v == "All");
     let gvr = &t.gvr;
     match (method.as_str(), t.name, t.sub) {
