@@ -3,7 +3,6 @@
 //! is deleted or has finished (`Succeeded`/`Failed`, checked on every wake-up), when
 //! `limitBytes` are sent, or when the client goes away.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use actix_web::HttpResponse;
@@ -14,6 +13,7 @@ use tokio::sync::mpsc;
 use super::Shared;
 use super::resources::Gvr;
 use super::storage::{LogCursor, LogOptions, Store, truncate_bytes};
+use super::watch::streamed;
 
 /// A followed log request, checked (the pod or its log exists, the container is valid).
 pub struct FollowSetup {
@@ -28,15 +28,7 @@ pub struct FollowSetup {
 
 /// A streaming 200 answer; a task on the worker's runtime feeds it.
 pub fn respond(shared: Arc<Shared>, setup: FollowSetup) -> HttpResponse {
-    let (tx, rx) = mpsc::channel::<Bytes>(64);
-    actix_web::rt::spawn(run(shared, setup, tx));
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<Bytes, Infallible>(b), rx))
-    });
-    HttpResponse::Ok()
-        .content_type("text/plain")
-        .insert_header(("Cache-Control", "no-cache, private"))
-        .streaming(stream)
+    streamed("text/plain", |tx| run(shared, setup, tx))
 }
 
 /// Whether the pod is gone or has run to its end.
