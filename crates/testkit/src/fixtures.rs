@@ -1,7 +1,11 @@
 //! Row and configuration fixtures shared by the worker, watch and schedule tests: a user,
 //! an org project, an image and a template (`seed`), chained crontab pipelines, cron runs
-//! frozen as the scheduler freezes them, and small polling/HTTP helpers.
+//! frozen as the scheduler freezes them, and small polling/HTTP helpers. Cluster objects
+//! for the fake API server (nodes, pods holding resources, metrics, events) are in
+//! [`cluster`].
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod cluster;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -9,9 +9,15 @@
 //!   selectors, `limit`/`continue`), replace (409 Conflict on a stale resourceVersion,
 //!   unconditional without one), patch (merge, strategic = merge, JSON patch, apply =
 //!   merge that creates), `/status` and `/scale` subresources, delete (immediate; answers
-//!   the object), deletecollection, `pods/<name>/log`, and watch (`?watch=true`:
-//!   newline-delimited JSON events, selectors, `allowWatchBookmarks`, `timeoutSeconds`,
-//!   `sendInitialEvents`).
+//!   the object), deletecollection, `pods/<name>/log` (`tailLines`, `sinceSeconds`,
+//!   `sinceTime`, `timestamps`, `limitBytes`, and `follow=true` streaming what
+//!   [`FakeKube::append_pod_log`] adds until the pod ends), `pods/<name>/exec` over a
+//!   websocket (`v5`/`v4.channel.k8s.io`, a simulated shell, sessions recorded:
+//!   [`FakeKube::exec_sessions`]), and watch (`?watch=true`: newline-delimited JSON
+//!   events, selectors, `allowWatchBookmarks`, `timeoutSeconds`, `sendInitialEvents`).
+//! * `metrics.k8s.io` `PodMetrics`/`NodeMetrics` are read-only over HTTP (405, as
+//!   metrics-server answers writes); tests seed them with [`FakeKube::insert`]
+//!   (`testkit::fixtures::cluster` builds them, and nodes, pods and events).
 //! * Writes to an object keep its stored `status`; `/status` writes only change `status`.
 //!   Namespaces need not exist; deleting a namespace deletes its objects.
 //! * One global resourceVersion; a watch replays the retained event log from its
@@ -47,6 +53,8 @@
 mod access;
 pub mod controllers;
 mod defaults;
+mod exec;
+mod log_follow;
 mod patch;
 mod resources;
 mod routes;
@@ -72,6 +80,8 @@ pub use access::{Access, ResourceAccess};
 pub use controllers::argo::{FAIL_TASK_ANNOTATION, WORKFLOW_LABEL, node_id};
 pub use controllers::kubelet::EXIT_CODE_ANNOTATION;
 pub use defaults::{NODE_IP, NODE_NAME, SEED_NAMESPACES, SEED_PVCS};
+pub use exec::ExecSession;
+pub use exec::shell::PROMPT as EXEC_PROMPT;
 pub use status::ApiError;
 
 use resources::Gvr;
@@ -183,6 +193,8 @@ pub(crate) struct Shared {
     /// Milliseconds every non-watch request waits before it is answered (a slow API
     /// server; see [`FakeKube::set_latency`]).
     pub(crate) latency_ms: std::sync::atomic::AtomicU64,
+    /// Every exec session upgraded so far, oldest first.
+    exec_sessions: Mutex<Vec<ExecSession>>,
 }
 
 /// Decides whether `identity` may do an [`Access`] (see [`FakeKube::set_authorizer`]).
@@ -245,6 +257,20 @@ impl Shared {
         allowed
     }
 
+    /// Records a new exec session; answers its index for [`Shared::update_exec_session`].
+    pub(crate) fn add_exec_session(&self, session: ExecSession) -> usize {
+        let mut all = self.exec_sessions.lock().unwrap_or_else(|e| e.into_inner());
+        all.push(session);
+        all.len() - 1
+    }
+
+    pub(crate) fn update_exec_session(&self, index: usize, f: impl FnOnce(&mut ExecSession)) {
+        let mut all = self.exec_sessions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = all.get_mut(index) {
+            f(s);
+        }
+    }
+
     pub(crate) fn failed_tasks(&self) -> Vec<(String, String)> {
         self.failures
             .lock()
@@ -292,6 +318,7 @@ fn launch(opts: FakeKubeOptions) -> io::Result<(Launch, Ready)> {
         accesses: Mutex::new(BTreeSet::new()),
         authorizer: Mutex::new(None),
         latency_ms: std::sync::atomic::AtomicU64::new(0),
+        exec_sessions: Mutex::new(Vec::new()),
     });
     let (tx, ready) = mpsc::channel();
     let thread_shared = shared.clone();
@@ -305,7 +332,6 @@ fn launch(opts: FakeKubeOptions) -> io::Result<(Launch, Ready)> {
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(data.clone())
-                        .app_data(web::PayloadConfig::new(64 << 20))
                         .default_service(web::to(routes::handle))
                 })
                 .workers(workers)
@@ -557,9 +583,36 @@ impl FakeKube {
             .clear();
     }
 
-    /// The text `pods/<pod>/log` answers (whatever container is asked for).
+    /// The text `pods/<pod>/log` answers (whatever container is asked for); its lines
+    /// count as written now (for `sinceSeconds`).
     pub fn set_pod_log(&self, namespace: &str, pod: &str, text: &str) {
         self.shared.lock().set_pod_log(namespace, pod, text);
+    }
+
+    /// Appends `text` to a pod's log, written now: non-follow reads show it, and followers
+    /// (`follow=true`) receive it. A pod whose log was never set or appended to starts from
+    /// an empty log (its default line is gone).
+    pub fn append_pod_log(&self, namespace: &str, pod: &str, text: &str) {
+        self.shared.lock().append_pod_log(namespace, pod, text);
+    }
+
+    /// Every `pods/exec` session upgraded so far, oldest first (running ones too: their
+    /// `exit_code` is `None`).
+    pub fn exec_sessions(&self) -> Vec<ExecSession> {
+        self.shared
+            .exec_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The last terminal size `(width, height)` an exec session into the pod received.
+    pub fn last_resize(&self, namespace: &str, pod: &str) -> Option<(u16, u16)> {
+        self.exec_sessions()
+            .iter()
+            .rev()
+            .filter(|s| s.namespace == namespace && s.pod == pod)
+            .find_map(|s| s.resizes.last().copied())
     }
 
     /// Drops the watch event log: a watch resumed from any resourceVersion issued so far
@@ -605,9 +658,6 @@ impl FakeKube {
             .collect()
     }
 
-    /// From now on, answers `403 Forbidden` to every request `authorizer` refuses (as an
-    /// API server's authorizer would; refused requests are still recorded). `None`
-    /// allows everything again. `testkit::rbac::enforce` installs the manifests' RBAC.
     /// Makes every request but watches wait `latency` before it is answered, from now on
     /// (zero: answer at once). Tests use it to play a slow API server.
     pub fn set_latency(&self, latency: Duration) {
@@ -617,6 +667,9 @@ impl FakeKube {
         );
     }
 
+    /// From now on, answers `403 Forbidden` to every request `authorizer` refuses (as an
+    /// API server's authorizer would; refused requests are still recorded). `None`
+    /// allows everything again. `testkit::rbac::enforce` installs the manifests' RBAC.
     pub fn set_authorizer(&self, authorizer: Option<Authorizer>) {
         *self
             .shared

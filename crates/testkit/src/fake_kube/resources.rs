@@ -292,16 +292,22 @@ pub fn resource_list(group: &str, version: &str, stored: &[(String, String)]) ->
             res.push((p.clone(), k.clone()));
         }
     }
-    let verbs = [
-        "create",
-        "delete",
-        "deletecollection",
-        "get",
-        "list",
-        "patch",
-        "update",
-        "watch",
-    ];
+    // metrics-server serves get and list only (writes answer 405)
+    let metrics = group == "metrics.k8s.io";
+    let verbs: &[&str] = if metrics {
+        &["get", "list"]
+    } else {
+        &[
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ]
+    };
     let mut resources = Vec::new();
     for (p, k) in &res {
         resources.push(json!({
@@ -311,6 +317,9 @@ pub fn resource_list(group: &str, version: &str, stored: &[(String, String)]) ->
             "kind": k,
             "verbs": verbs,
         }));
+        if metrics {
+            continue;
+        }
         resources.push(json!({
             "name": format!("{p}/status"),
             "singularName": "",

@@ -1,6 +1,7 @@
 //! HTTP: path parsing (`/api/v1/...`, `/apis/<group>/<version>/...`, namespaced or not,
 //! subresources) and the verbs. Every answer is JSON (a `Status` on errors) except pod
-//! logs (text) and watches (newline-delimited JSON, see `watch.rs`).
+//! logs (text, streamed when followed: `log_follow.rs`), watches (newline-delimited
+//! JSON, see `watch.rs`) and `pods/exec` (a websocket, see `exec/`).
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -11,11 +12,13 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
+use super::exec;
+use super::log_follow::{self, FollowSetup};
 use super::patch::{self, PatchKind};
 use super::resources::{self, Gvr};
 use super::selectors::Selectors;
 use super::status::ApiError;
-use super::storage::Sub;
+use super::storage::{LogOptions, Sub};
 use super::watch::{self, Start, WatchSetup};
 use super::{RecordedRequest, Shared};
 
@@ -24,14 +27,28 @@ pub enum Reply {
     Json(u16, Value),
     Text(String),
     Watch(WatchSetup),
+    FollowLog(FollowSetup),
 }
 
 fn ok(v: Value) -> Result<Reply, ApiError> {
     Ok(Reply::Json(200, v))
 }
 
+/// Largest request body read.
+const BODY_LIMIT: usize = 64 << 20;
+
+fn status_response(e: &ApiError) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .content_type("application/json")
+        .body(e.to_status().to_string())
+}
+
 /// The single actix handler (registered as the default service).
-pub async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
+pub async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
     let shared: Arc<Shared> = shared.into_inner();
     let query: HashMap<String, String> = url::form_urlencoded::parse(req.query_string().as_bytes())
         .into_owned()
@@ -66,14 +83,32 @@ pub async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared
                 req.path()
             ),
         );
-        return HttpResponse::Forbidden()
-            .content_type("application/json")
-            .body(e.to_status().to_string());
+        return status_response(&e);
     }
     let latency = shared.latency_ms.load(std::sync::atomic::Ordering::Relaxed);
     if latency > 0 && query.get("watch").map(String::as_str) != Some("true") {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
+    if let Some((ns, pod)) = exec::target(req.path()) {
+        let answer = exec::check(&shared, &ns, &pod, req.query_string())
+            .and_then(|e| exec::respond(&req, payload, shared, e));
+        return answer.unwrap_or_else(|e| status_response(&e));
+    }
+    let body = match payload.to_bytes_limited(BODY_LIMIT).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            return status_response(&ApiError::bad_request(format!(
+                "cannot read the request body: {e}"
+            )));
+        }
+        Err(_) => {
+            return status_response(&ApiError::new(
+                413,
+                "RequestEntityTooLarge",
+                format!("the request body is larger than {BODY_LIMIT} bytes"),
+            ));
+        }
+    };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         dispatch(
             &shared,
@@ -103,6 +138,7 @@ pub async fn handle(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared
         }
         Reply::Text(t) => HttpResponse::Ok().content_type("text/plain").body(t),
         Reply::Watch(setup) => watch::respond(shared, setup),
+        Reply::FollowLog(setup) => log_follow::respond(shared, setup),
     }
 }
 
@@ -218,6 +254,13 @@ fn resource_request(
         _ => (false, rest),
     };
     let t = parse_target(path, group, version, rest)?;
+    if t.gvr.group == "metrics.k8s.io" && method != Method::GET {
+        // metrics-server serves get and list only; tests seed metrics with
+        // `FakeKube::insert`
+        return Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        ));
+    }
     let dry_run = q.get("dryRun").is_some_and(|v| v == "All");
     let gvr = &t.gvr;
     match (method.as_str(), t.name, t.sub) {
@@ -231,18 +274,19 @@ fn resource_request(
         }
         ("GET", Some(name), None | Some("status")) => ok(shared.lock().get(gvr, t.ns, name)?),
         ("GET", Some(name), Some("log")) if gvr.group.is_empty() && gvr.plural == "pods" => {
-            let tail = match q.get("tailLines") {
-                Some(n) => Some(n.parse::<usize>().map_err(|_| {
-                    ApiError::bad_request(format!("tailLines: invalid value {n:?}"))
-                })?),
-                None => None,
-            };
+            let opts = LogOptions::from_query(q)?;
             let ns = t.ns.unwrap_or("default");
-            let text =
-                shared
-                    .lock()
-                    .pod_log(ns, name, q.get("container").map(String::as_str), tail)?;
-            Ok(Reply::Text(text))
+            let (first, cursor) = shared.lock().pod_log_start(ns, name, &opts)?;
+            if !opts.follow {
+                return Ok(Reply::Text(first));
+            }
+            Ok(Reply::FollowLog(FollowSetup {
+                ns: ns.to_string(),
+                pod: name.to_string(),
+                opts,
+                first,
+                cursor,
+            }))
         }
         ("GET", Some(name), Some("scale")) => ok(scale_of(&shared.lock().get(gvr, t.ns, name)?)),
         ("POST", None, _) => {
@@ -314,7 +358,7 @@ fn resource_request(
                 None,
             ))
         }
-        (_, Some(_), Some(sub)) if ["exec", "attach", "portforward", "proxy"].contains(&sub) => {
+        (_, Some(_), Some(sub)) if ["attach", "portforward", "proxy"].contains(&sub) => {
             Err(ApiError::bad_request(format!(
                 "fake-kube does not support {sub} (a simulated cluster has no containers)"
             )))

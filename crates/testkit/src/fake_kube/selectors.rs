@@ -1,6 +1,8 @@
 //! Label selectors (`k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`,
 //! `k>n`, `k<n`) and field selectors (`path=v`, `path==v`, `path!=v` on any dotted path,
-//! e.g. `metadata.name`, `status.phase`, `involvedObject.name`, `type`).
+//! e.g. `metadata.name`, `status.phase`, `involvedObject.name`, `type`; and `source`,
+//! which on events means `source.component` as in the API server). Any path is
+//! accepted: the fake does not refuse field labels a resource does not support.
 
 use serde_json::Value;
 
@@ -179,6 +181,12 @@ impl FieldSelector {
 }
 
 fn field_value(obj: &Value, path: &str) -> String {
+    // the events' field label `source` is their `source.component`
+    let path = if path == "source" && obj.get("source").is_some_and(Value::is_object) {
+        "source.component"
+    } else {
+        path
+    };
     let mut cur = obj;
     for part in path.split('.') {
         match cur.get(part) {
@@ -250,6 +258,11 @@ mod tests {
         assert!(ok("metadata.namespace==ns,status.phase=Running"));
         assert!(!ok("status.phase!=Running"));
         assert!(ok("spec.nodeName="));
+        let event = json!({"type": "Warning", "source": {"component": "kubelet"},
+            "involvedObject": {"name": "p"}});
+        let ev = |s: &str| FieldSelector::parse(s).unwrap().matches(&event);
+        assert!(ev("source=kubelet,type!=Normal,involvedObject.name=p"));
+        assert!(!ev("source!=kubelet"));
         assert!(FieldSelector::parse("nonsense").is_err());
     }
 }

@@ -43,13 +43,22 @@ pub struct WatchSetup {
 
 /// A streaming 200 answer; a task on the worker's runtime feeds it.
 pub fn respond(shared: Arc<Shared>, setup: WatchSetup) -> HttpResponse {
+    streamed("application/json", |tx| run(shared, setup, tx))
+}
+
+/// A chunked 200 answer of `content_type` whose body is what `feed` sends; `feed` runs
+/// as a task on the worker's runtime and sees the client leave as a closed channel.
+pub fn streamed<F>(content_type: &str, feed: impl FnOnce(mpsc::Sender<Bytes>) -> F) -> HttpResponse
+where
+    F: Future<Output = ()> + 'static,
+{
     let (tx, rx) = mpsc::channel::<Bytes>(256);
-    actix_web::rt::spawn(run(shared, setup, tx));
+    actix_web::rt::spawn(feed(tx));
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<Bytes, Infallible>(b), rx))
     });
     HttpResponse::Ok()
-        .content_type("application/json")
+        .content_type(content_type.to_string())
         .insert_header(("Cache-Control", "no-cache, private"))
         .streaming(stream)
 }

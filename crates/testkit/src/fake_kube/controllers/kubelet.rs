@@ -1,4 +1,6 @@
-//! The simulated kubelet: pods go `Pending` → `Running` → `Succeeded` (or `Failed`), and
+//! The simulated kubelet: pods go `Pending` → `Running` → `Succeeded` (or `Failed`), with
+//! the events a cluster records when a pod starts (`Scheduled` from the scheduler,
+//! `Pulled`/`Created`/`Started` per container from the kubelet), and
 //! Deployments/StatefulSets/ReplicaSets report all replicas ready.
 
 use std::collections::{HashMap, HashSet};
@@ -12,6 +14,7 @@ use super::super::selectors::Selectors;
 use super::super::storage::{Store, now_rfc3339};
 use super::argo::WORKFLOW_LABEL;
 use super::fnv1a;
+use crate::fixtures::cluster::pod_event;
 
 /// Pod annotation: the exit code the pod ends with (non-zero ⇒ `Failed`).
 pub const EXIT_CODE_ANNOTATION: &str = "fake-kube.cube-studio.io/exit-code";
@@ -156,6 +159,7 @@ impl Kubelet {
                         }
                         o["status"] = status;
                     });
+                    started_events(store, &pod, &ns, &name);
                     self.started.insert(uid, Instant::now());
                 }
                 "Running" => {
@@ -177,6 +181,47 @@ impl Kubelet {
         }
         self.started.retain(|uid, _| seen.contains(uid));
         workloads(store);
+    }
+}
+
+/// The events of a pod that starts on the node (replacing those of an earlier pod of the
+/// same name).
+fn started_events(store: &mut Store, pod: &Value, ns: &str, name: &str) {
+    let gvr = Gvr::new("", "v1", "events");
+    let uid = pod.pointer("/metadata/uid").cloned().unwrap_or(Value::Null);
+    let mut events = vec![
+        pod_event(
+            ns,
+            name,
+            "Scheduled",
+            &format!("Successfully assigned {ns}/{name} to {NODE_NAME}"),
+        )
+        .component("default-scheduler")
+        .build(),
+    ];
+    let containers = pod.pointer("/spec/containers").and_then(Value::as_array);
+    for c in containers.map(|c| c.as_slice()).unwrap_or(&[]) {
+        let container = c.get("name").and_then(Value::as_str).unwrap_or("main");
+        let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+        for (reason, message) in [
+            (
+                "Pulled",
+                format!("Container image \"{image}\" already present on machine"),
+            ),
+            ("Created", format!("Created container {container}")),
+            ("Started", format!("Started container {container}")),
+        ] {
+            let event_name = format!("{name}.{container}.{}", reason.to_lowercase());
+            let mut e = pod_event(ns, name, reason, &message)
+                .name(&event_name)
+                .build();
+            e["involvedObject"]["fieldPath"] = json!(format!("spec.containers{{{container}}}"));
+            events.push(e);
+        }
+    }
+    for mut e in events {
+        e["involvedObject"]["uid"] = uid.clone();
+        let _ = store.upsert(&gvr, e);
     }
 }
 

@@ -11,6 +11,8 @@ use tokio::sync::watch;
 mod logs;
 mod write;
 
+pub use logs::{LogCursor, LogOptions, PodLog, pick_container, truncate_bytes};
+
 use super::resources::{Gvr, ResKey};
 use super::selectors::Selectors;
 use super::status::ApiError;
@@ -65,8 +67,10 @@ pub struct Store {
     /// (each resource has its own window, as in the API server's watch cache).
     floors: HashMap<ResKey, u64>,
     history_limit: usize,
-    pod_logs: HashMap<(String, String), String>,
+    pod_logs: HashMap<(String, String), PodLog>,
     notify: watch::Sender<u64>,
+    /// Ticks after every pod log change (wakes log followers).
+    log_notify: watch::Sender<u64>,
     pub(crate) next_ip: u32,
 }
 
@@ -95,6 +99,7 @@ fn meta_mut(obj: &mut Value) -> Result<&mut Map<String, Value>, ApiError> {
 impl Store {
     pub fn new(history_limit: usize) -> Self {
         let (notify, _) = watch::channel(1);
+        let (log_notify, _) = watch::channel(0);
         Store {
             objects: HashMap::new(),
             kinds: HashMap::new(),
@@ -105,6 +110,7 @@ impl Store {
             history_limit: history_limit.max(1),
             pod_logs: HashMap::new(),
             notify,
+            log_notify,
             next_ip: 10,
         }
     }

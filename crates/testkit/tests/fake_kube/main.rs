@@ -19,6 +19,9 @@ use serde_json::{Value, json};
 use testkit::fake_kube::{FakeKube, FakeKubeOptions, node_id};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod cluster;
+mod streams;
+
 const WAIT: Duration = Duration::from_secs(10);
 
 fn obj<T: DeserializeOwned>(v: Value) -> T {
