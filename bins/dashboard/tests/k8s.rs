@@ -409,6 +409,7 @@ async fn the_live_log_receives_lines_as_the_pod_writes_them() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+    assert!(testkit::rbac::assert_allowed(&kube, "dashboard") > 0);
 }
 
 #[actix_web::test]
@@ -456,6 +457,7 @@ async fn a_shell_through_the_dashboard_runs_echo_hello_in_the_pod() {
         .expect("an exec request");
     assert_eq!(exec.param("container"), Some("main"));
     assert_eq!(exec.param("tty"), Some("true"));
+    assert_eq!(kube.last_resize("pipeline", "alice-pod"), Some((120, 40)));
     // exit ends the shell: the socket closes with its status
     ws.send(Message::text(r#"{"op":"stdin","data":"exit\n"}"#))
         .await
@@ -499,6 +501,7 @@ async fn a_shell_through_the_dashboard_runs_echo_hello_in_the_pod() {
         }
         other => panic!("expected a 403, got {other:?}"),
     }
+    assert!(testkit::rbac::assert_allowed(&kube, "dashboard") > 0);
 }
 
 /// A one-object S3 store: `GET /mlpipeline/wf-1/wf-1-main-1/main.log`, signed.

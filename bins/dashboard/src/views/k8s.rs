@@ -653,11 +653,21 @@ pub async fn stream_exec(
         drop(in_tx);
         let close = reason.map(|r| actix_ws::CloseReason {
             code: actix_ws::CloseCode::Normal,
-            description: Some(r),
+            description: Some(close_reason(&r)),
         });
         let _ = session.close(close).await;
     });
     Ok(response)
+}
+
+/// A close frame's reason: at most 123 bytes (the rest of a control frame's 125), cut
+/// on a character boundary.
+fn close_reason(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_string()
 }
 
 /// The pod's status line of the log and shell pages: its state and, when it does not
@@ -1014,6 +1024,14 @@ mod tests {
             &sse(Some("end"), "a\nb")[..],
             b"event: end\ndata: a\ndata: b\n\n"
         );
+    }
+
+    #[test]
+    fn close_reasons_fit_a_control_frame() {
+        assert_eq!(close_reason("exit 0"), "exit 0");
+        let long = "é".repeat(100);
+        let cut = close_reason(&long);
+        assert!(cut.len() <= 123 && long.starts_with(&cut));
     }
 
     #[test]

@@ -264,9 +264,22 @@ impl Shell {
     }
 
     fn command(&mut self, argv: &[String]) {
+        // `NAME=value` words before a command only set its environment
+        let skip = argv.iter().take_while(|w| is_assignment(w)).count();
+        let argv = &argv[skip..];
         let Some(first) = argv.first() else {
-            return;
+            return self.set_status(0);
         };
+        match first.as_str() {
+            // `exec cmd`: runs cmd (the fake does not replace the shell)
+            "exec" => return self.command(&argv[1..]),
+            "export" => return self.set_status(0),
+            "[" | "test" => {
+                let status = i32::from(!test_expression(&argv[1..]));
+                return self.set_status(status);
+            }
+            _ => {}
+        }
         match shell_invocation(argv) {
             Invocation::Shell(frame) => return self.frames.push(frame),
             Invocation::MissingFile(message) => {
@@ -340,6 +353,41 @@ impl Shell {
             }
         }
         status
+    }
+}
+
+/// `NAME=value` (a shell variable assignment).
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
+/// The files of the fake container: a shell at the usual places, nothing else.
+const FILES: [&str; 5] = [
+    "/bin/sh",
+    "/bin/bash",
+    "/usr/bin/sh",
+    "/usr/bin/bash",
+    "/etc/hostname",
+];
+
+/// `[ -x FILE ]`, `[ -e FILE ]`, `[ -f FILE ]` (the web terminal's probes), `[ a = b ]`.
+fn test_expression(args: &[String]) -> bool {
+    let words: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|w| *w != "]")
+        .collect();
+    match words.as_slice() {
+        ["-x" | "-e" | "-f", file] => FILES.contains(file),
+        [a, "=" | "==", b] => a == b,
+        [a, "!=", b] => a != b,
+        ["-n", s] => !s.is_empty(),
+        ["-z", s] => s.is_empty(),
+        _ => false,
     }
 }
 
@@ -545,6 +593,18 @@ mod tests {
         assert_eq!(s.exit_code(), None);
         s.close_stdin();
         assert_eq!(s.exit_code(), Some(127));
+    }
+
+    #[test]
+    fn the_web_terminal_command_opens_an_interactive_bash() {
+        let script = "TERM=xterm-256color; export TERM; [ -x /bin/bash ] && ([ -x /usr/bin/script ] && /usr/bin/script -q -c \"/bin/bash\" /dev/null || exec /bin/bash) || exec /bin/sh";
+        let mut s = Shell::start(&argv(&["/bin/sh", "-c", script]), pod(), true, true);
+        s.input(b"echo hello\r");
+        s.input(b"exit\r");
+        let (out, _) = texts(&s.take_output());
+        assert!(out.contains("hello\r\n"), "{out:?}");
+        assert!(!out.contains("not found"), "{out:?}");
+        assert_eq!(s.exit_code(), Some(0));
     }
 
     #[test]
