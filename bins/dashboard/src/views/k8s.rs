@@ -682,7 +682,7 @@ async fn status_line(state: &AppState, at: &PodAt) -> String {
             .and_then(|e| e.last().cloned())
             .and_then(|e| e.get("message").and_then(Value::as_str).map(str::to_string));
         if let Some(m) = last.filter(|m| !m.is_empty()) {
-            line.push_str("，");
+            line.push('，');
             line.push_str(&m);
         }
     }
@@ -767,7 +767,7 @@ pub async fn web_search(
         .map(pod_summary::summarize)
         .filter(|p| ctx.is_admin || p.username == ctx.username)
         .collect();
-    pods.sort_by(|a, b| b.start_time.cmp(&a.start_time));
+    pods.sort_by_key(|p| std::cmp::Reverse(p.start_time));
     let services: Vec<Service> = services
         .into_iter()
         .filter(|s| {
