@@ -366,6 +366,48 @@ await check('run page of a pipeline run shows the DAG nodes', async () => {
   await page.getByText('任务详情').first().waitFor();
 }, { allow: [GRAPH_TEXT_WIDTH_WARNING, GRAPH_CLICK_EVENT_PATH] });
 
+// --- a task's live log and shell pages (the dashboard's own /k8s pages) -----------------------
+async function demoTask() {
+  const q = encodeURIComponent(JSON.stringify({ filters: [{ col: 'pipeline', opr: 'rel_o_m', value: demo.id }] }));
+  const tasks = (await api('GET', `/task_modelview/api/?form_data=${q}`)).result.data;
+  if (!tasks.length) throw new Error('the demo pipeline has no task');
+  return tasks[0];
+}
+
+await check('task run opens the live log page, which shows the pod log', async () => {
+  if (!demo) throw new Error('no demo pipeline');
+  const task = await demoTask();
+  await page.goto(`${BASE}/task_modelview/api/run/${task.id}`, { waitUntil: 'load' });
+  if (!new URL(page.url()).pathname.startsWith('/k8s/web/log/')) throw new Error(`run led to ${page.url()}`);
+  // the simulated kubelet's line about what the pod ran, then the end of the container
+  await page.waitForFunction(() => document.getElementById('log').textContent.includes('fake kubelet'), null, { timeout: TIMEOUT });
+  await page.getByText('容器已结束').waitFor();
+});
+
+await check('task debug opens a shell that runs echo hello', async () => {
+  if (!demo) throw new Error('no demo pipeline');
+  const task = await demoTask();
+  await page.goto(`${BASE}/task_modelview/api/debug/${task.id}`, { waitUntil: 'load' });
+  const shellPage = page.url();
+  const [, , , , cluster, ns, pod] = new URL(shellPage).pathname.split('/');
+  if (!shellPage.includes('/k8s/web/debug/')) throw new Error(`debug led to ${shellPage}`);
+  // a shell needs the pod running: wait for the simulated kubelet, then open the page again
+  for (let i = 0; i < 100; i += 1) {
+    const body = await api('GET', `/k8s/read/pod/${cluster}/${ns}/${pod}`);
+    if (body.result.status === 'Running') break;
+    await page.waitForTimeout(200);
+  }
+  await page.goto(shellPage, { waitUntil: 'load' });
+  await page.getByText('已连接').waitFor();
+  await page.locator('#term').click();
+  await page.keyboard.type('echo hello');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /\nhello\n/.test(document.getElementById('term').textContent), null, { timeout: TIMEOUT });
+  await page.keyboard.type('exit');
+  await page.keyboard.press('Enter');
+  await page.getByText('已断开（exit 0）').waitFor();
+});
+
 await browser.close();
 const failed = results.filter((r) => r.failed).length;
 console.log(`${results.length - failed} passed, ${failed} failed`);
