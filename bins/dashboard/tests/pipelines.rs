@@ -263,6 +263,11 @@ async fn build_run_inspect_and_stop_a_pipeline() {
         "{:?}",
         r.header("location")
     );
+    let r = send(&svc, link("pod")).await;
+    assert_eq!(r.status, 302);
+    let pods_page = r.header("location").unwrap();
+    assert_eq!(pods_page, "/k8s/web/search/dev/pipeline/e2e-pipe");
+    assert_eq!(send(&svc, call("GET", &pods_page, None)).await.status, 200);
     assert_eq!(send(&svc, link("nothing")).await.status, 404);
 
     // run

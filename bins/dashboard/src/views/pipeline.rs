@@ -815,9 +815,9 @@ pub async fn editor(path: web::Path<i64>) -> HttpResponse {
         .finish()
 }
 
-/// `GET /pipeline_modelview/api/web/{log,monitoring,runhistory,workflow}/<id>`: the
-/// pipeline's links to its last run's page, its Grafana board, its run history and its
-/// workflows, redirecting where the original redirects. A pipeline the caller cannot see
+/// `GET /pipeline_modelview/api/web/{log,monitoring,pod,runhistory,workflow}/<id>`: the
+/// pipeline's links to its last run's page, its Grafana board, its pods, its run history
+/// and its workflows, redirecting where the original redirects. A pipeline the caller cannot see
 /// is 404; `log` without a run yet is 404 with the original's message.
 pub async fn pipeline_link(
     state: web::Data<AppState>,
@@ -877,6 +877,16 @@ pub async fn pipeline_link(
             "/frontend/train/train_task/runhistory?filter={}",
             filter(json!([{"key": "pipeline", "value": id}]))
         ),
+        // the pods of its runs: the search page of its namespace, by pipeline name
+        "pod" => {
+            let ns = Some(text("namespace"))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "pipeline".into());
+            format!(
+                "/k8s/web/search/{cluster}/{ns}/{}",
+                urlencoding::encode(&text("name").replace('_', "-").to_lowercase())
+            )
+        }
         "workflow" => format!(
             "/frontend/train/train_task/workflow?filter={}",
             filter(json!([{"key": "labels", "value": format!("\"pipeline-id\": \"{id}\"")}]))
@@ -894,7 +904,7 @@ pub fn configure(r: &mut Routes<'_>) {
     r.add(
         "GET",
         "/pipeline_modelview/api/web/{kind}/{id}",
-        "The pipeline's links (kind: log = its last run's page, monitoring = its Grafana board, runhistory, workflow = its lists)",
+        "The pipeline's links (kind: log = its last run's page, monitoring = its Grafana board, pod = its pods' search page, runhistory, workflow = its lists)",
         Answer::Other("302 redirect"),
         pipeline_link,
     );
