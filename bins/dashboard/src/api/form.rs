@@ -137,7 +137,13 @@ async fn list(
     let host = req.connection_info().host().to_string();
     let rows = source.rows(&state, &ctx, &host).await?;
     let (count, data) = query.apply(&view, rows);
-    Ok(crate::reply::ok_of(&json!({"data": data, "count": count})))
+    Ok(original_envelope(json!({"data": data, "count": count})))
+}
+
+/// The envelope as the original's form views write it (`jsonify` of a dict in this
+/// order, `application/json` without a charset, no `api_flashes`).
+fn original_envelope(result: Value) -> HttpResponse {
+    crate::reply::bare_json(&json!({"message": "success", "status": 0, "result": result}))
 }
 
 async fn echart(
@@ -151,7 +157,7 @@ async fn echart(
         return Ok(crate::reply::bare_json(&json!({})));
     }
     let option = source.echart(&state, &ctx).await?;
-    Ok(crate::reply::ok(Value::String(option)))
+    Ok(original_envelope(Value::String(option)))
 }
 
 /// The `ids` of a multi-action body: strings (numbers are taken as their text).

@@ -211,7 +211,8 @@ fn sum_of(containers: &[Container], limits: bool, f: impl Fn(&str) -> f64, key: 
             }?;
             Some(m.get(key).map(|q| f(&q.0)).unwrap_or(0.0))
         })
-        .sum()
+        // from +0.0: `sum()` of no f64 is -0.0, written "-0.0" in JSON
+        .fold(0.0, |a, b| a + b)
 }
 
 /// What a pod asks for and whether it holds it.

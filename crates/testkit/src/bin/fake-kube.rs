@@ -3,7 +3,13 @@
 //! ```text
 //! fake-kube [--listen ADDR] [--kubeconfig PATH] [--step-ms N] [--pod-run-ms N]
 //!           [--bookmark-ms N] [--server-url URL] [--no-argo] [--no-kubelet] [--no-argo-pods] [--no-seed]
+//!           [--load FILE]...
 //! ```
+//!
+//! `--load FILE` inserts objects at start, before any request: FILE is JSON, a list of
+//! `{"group", "version", "plural", "object"}` or an object with such a list under
+//! `objects` (other keys are ignored). It is the way to seed what the API does not
+//! take, `metrics.k8s.io` usage (`FakeKube::insert` for a separate process).
 //!
 //! Environment (flags win): `FAKE_KUBE_LISTEN` (default `127.0.0.1:6443`, plain HTTP),
 //! `FAKE_KUBE_KUBECONFIG` (default `./.stack/kubeconfig`), `FAKE_KUBE_STEP_MS` (500),
@@ -21,7 +27,7 @@ use std::time::Duration;
 use testkit::fake_kube::{FakeKube, FakeKubeOptions};
 
 const USAGE: &str = "usage: fake-kube [--listen ADDR] [--kubeconfig PATH] [--step-ms N] [--pod-run-ms N] \
-[--bookmark-ms N] [--server-url URL] [--no-argo] [--no-kubelet] [--no-argo-pods] [--no-seed]";
+[--bookmark-ms N] [--server-url URL] [--no-argo] [--no-kubelet] [--no-argo-pods] [--no-seed] [--load FILE]...";
 
 struct Args {
     opts: FakeKubeOptions,
@@ -29,6 +35,8 @@ struct Args {
     /// Server address written into the kubeconfig when clients reach us by another
     /// name (a container network); defaults to the listen address.
     server_url: Option<String>,
+    /// Files of objects to insert at start (`--load`).
+    load: Vec<PathBuf>,
 }
 
 fn env_flag(name: &str) -> bool {
@@ -57,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
     let mut pod_run = env("FAKE_KUBE_POD_RUN_MS").unwrap_or_else(|| "3000".into());
     let mut bookmark = env("FAKE_KUBE_BOOKMARK_MS").unwrap_or_else(|| "30000".into());
     let mut server_url = env("FAKE_KUBE_SERVER_URL");
+    let mut load = Vec::new();
     let mut opts = FakeKubeOptions::default()
         .argo(env_flag("FAKE_KUBE_ARGO"))
         .kubelet(env_flag("FAKE_KUBE_KUBELET"))
@@ -78,6 +87,7 @@ fn parse_args() -> Result<Args, String> {
             "--listen" => listen = value()?,
             "--kubeconfig" => kubeconfig = value()?,
             "--server-url" => server_url = Some(value()?),
+            "--load" => load.push(PathBuf::from(value()?)),
             "--step-ms" => step = value()?,
             "--pod-run-ms" => pod_run = value()?,
             "--bookmark-ms" => bookmark = value()?,
@@ -104,7 +114,37 @@ fn parse_args() -> Result<Args, String> {
         opts,
         kubeconfig: PathBuf::from(kubeconfig),
         server_url,
+        load,
     })
+}
+
+/// Inserts the objects of one `--load` file; answers how many.
+fn load_objects(kube: &FakeKube, path: &std::path::Path) -> Result<usize, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let list = doc.get("objects").unwrap_or(&doc);
+    let items = list
+        .as_array()
+        .ok_or(format!("{}: not a list of objects", path.display()))?;
+    for (i, item) in items.iter().enumerate() {
+        let field = |k: &str| {
+            item.get(k)
+                .and_then(serde_json::Value::as_str)
+                .ok_or(format!("{}: object {i}: no {k:?}", path.display()))
+        };
+        let object = item
+            .get("object")
+            .filter(|o| o.is_object())
+            .ok_or(format!("{}: object {i}: no \"object\"", path.display()))?;
+        kube.insert(
+            field("group")?,
+            field("version")?,
+            field("plural")?,
+            object.clone(),
+        );
+    }
+    Ok(items.len())
 }
 
 async fn shutdown_signal() {
@@ -152,6 +192,16 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    for path in &args.load {
+        match load_objects(&kube, path) {
+            Ok(n) => tracing::info!("fake-kube: {n} objects loaded from {}", path.display()),
+            Err(e) => {
+                eprintln!("fake-kube: --load {e}");
+                kube.stop();
+                std::process::exit(2);
+            }
+        }
+    }
     let written = match &args.server_url {
         Some(url) => kube.write_kubeconfig(&args.kubeconfig).and_then(|_| {
             std::fs::write(

@@ -307,7 +307,12 @@ async fn data(state: Data, ctx: Ctx) -> Result<actix_web::HttpResponse, ApiError
     let scope = snapshot::scope(&state, &ctx).await?;
     let clusters = snapshot::read_clusters(&state).await;
     let tz = state.config.schedule.time_zone;
-    Ok(crate::reply::ok(render::data(&clusters, &scope, &ctx, tz)))
+    // the original's order (a dict returned by the view: `jsonify`, no charset)
+    Ok(crate::reply::bare_json(&json!({
+        "status": 0,
+        "message": "success",
+        "result": render::data(&clusters, &scope, &ctx, tz),
+    })))
 }
 
 /// The routes besides the form view's (before it: its scope answers the rest).

@@ -47,6 +47,8 @@ pub struct PodEntry<'a> {
     pub pod: &'a PodLoad,
     /// (cores, GiB) from `metrics.k8s.io`, 0 without a sample.
     pub used: (f64, f64),
+    /// Whether `metrics.k8s.io` had a sample of the pod.
+    pub measured: bool,
 }
 
 impl PodEntry<'_> {
@@ -76,14 +78,14 @@ pub fn visible_pods<'a>(
         .filter(|(_, p)| p.holds && scope.namespaces.contains(&p.namespace))
         .filter(|(_, p)| !p.owner().is_empty())
         .filter(|(_, p)| ctx.is_admin || p.owner() == ctx.username)
-        .map(|(c, p)| PodEntry {
-            cluster: c,
-            pod: p,
-            used: c
-                .usage
-                .get(&(p.namespace.clone(), p.name.clone()))
-                .copied()
-                .unwrap_or((0.0, 0.0)),
+        .map(|(c, p)| {
+            let used = c.usage.get(&(p.namespace.clone(), p.name.clone()));
+            PodEntry {
+                cluster: c,
+                pod: p,
+                used: used.copied().unwrap_or((0.0, 0.0)),
+                measured: used.is_some(),
+            }
         })
         .collect();
     out.sort_by(|a, b| {
@@ -116,7 +118,9 @@ fn share(used: i64, request: f64, limit: f64) -> String {
 }
 
 /// One list row (`pod_resource`). The CPU used is the whole cores used, rounded up;
-/// the original divides the cores by 1000 a second time (kubernetes.md §10).
+/// the original divides the cores by 1000 a second time (kubernetes.md §10), which its
+/// reading of nanocores as millionths of a core makes right for metrics-server's usual
+/// `…n` values but not for `…m` ones.
 pub fn pod_row(e: &PodEntry<'_>, request_host: &str, tz: chrono_tz::Tz) -> Row {
     let (c, p) = (e.cluster, e.pod);
     let host = c.link_host(request_host);
@@ -315,6 +319,38 @@ pub fn cluster_loads(clusters: &[ClusterView], scope: &Scope) -> BTreeMap<String
         .collect()
 }
 
+/// `lowerCamelCase` → `snake_case` (`bootID` → `boot_id`), as the original's Kubernetes
+/// client names a model's attributes.
+fn snake_case(key: &str) -> String {
+    let mut out = String::new();
+    let mut prev_upper = true;
+    for ch in key.chars() {
+        if ch.is_ascii_uppercase() {
+            if !prev_upper {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+        prev_upper = ch.is_ascii_uppercase();
+    }
+    out
+}
+
+/// The node's system info as the original's client gives it (`to_dict()`): attributes
+/// in `snake_case`, in name order.
+fn node_info(info: &Value) -> Value {
+    match info.as_object() {
+        Some(m) => {
+            let sorted: BTreeMap<String, &Value> =
+                m.iter().map(|(k, v)| (snake_case(k), v)).collect();
+            json!(sorted)
+        }
+        None => info.clone(),
+    }
+}
+
 fn node_json(n: &NodeLoad) -> Value {
     let mut m = json!({
         "cpu": n.cpu,
@@ -322,7 +358,7 @@ fn node_json(n: &NodeLoad) -> Value {
         "labels": n.labels,
         "name": n.name,
         "create_time": n.created.map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()),
-        "node_info": n.node_info,
+        "node_info": node_info(&n.node_info),
         "status": if n.ready { "Ready" } else { "Unknown" },
     });
     for (vendor, count) in &n.cards {
@@ -339,13 +375,25 @@ fn node_json(n: &NodeLoad) -> Value {
 }
 
 /// `/data`: `{pods: cluster → namespace → org → pod → details, nodes: cluster → ip →
-/// node, cluster: cluster → totals}`, of what the caller sees.
+/// node, cluster: cluster → totals}`, of what the caller sees. As the original, every
+/// project namespace has its entry, and every org of a pod there (the caller's pods
+/// for a plain user) even when none holds resources; a pod without a usage sample
+/// has the original's initial `"0"` texts for its use.
 pub fn data(clusters: &[ClusterView], scope: &Scope, ctx: &Ctx, tz: chrono_tz::Tz) -> Value {
     let mut pods = Map::new();
     let mut nodes = Map::new();
     for c in clusters {
         let by_ns = pods.entry(c.name.clone()).or_insert_with(|| json!({}));
+        for ns in &scope.namespaces {
+            by_ns[ns] = json!({});
+        }
+        for p in c.pods.iter().filter(|p| {
+            scope.namespaces.contains(&p.namespace) && (ctx.is_admin || p.owner() == ctx.username)
+        }) {
+            by_ns[&p.namespace][p.org()] = json!({});
+        }
         for e in visible_pods(std::slice::from_ref(c), scope, ctx) {
+            let used = |x: f64| if e.measured { json!(x) } else { json!("0") };
             let p = e.pod;
             by_ns[&p.namespace][p.org()][&p.name] = json!({
                 "username": p.owner(),
@@ -356,8 +404,8 @@ pub fn data(clusters: &[ClusterView], scope: &Scope, ctx: &Ctx, tz: chrono_tz::T
                 "limit_memory": p.limit_memory,
                 "limit_cpu": p.limit_cpu,
                 "request_gpu": p.gpu(),
-                "used_memory": e.used.1,
-                "used_cpu": e.used.0,
+                "used_memory": used(e.used.1),
+                "used_cpu": used(e.used.0),
                 "used_gpu": "0",
                 "label": p.labels,
                 "annotations": p.annotations,
