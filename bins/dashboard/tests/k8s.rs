@@ -268,6 +268,11 @@ async fn pod_routes_read_logs_show_search_and_delete_for_the_pods_user() {
         r.header("location").as_deref(),
         Some("/k8s/web/log/dev/pipeline/alice-pod/main")
     );
+    let r = get(&app, &svc, "alice", "/k8s/web1/search/dev/pipeline/alice").await;
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/k8s/web/search/dev/pipeline/alice")
+    );
 
     // search: a plain user sees only their pods
     let r = get(&app, &svc, "alice", "/k8s/web/search/dev/pipeline/pod").await;

@@ -791,13 +791,15 @@ pub async fn web_search(
     )))
 }
 
-/// `GET /k8s/watch/log/...` and `/k8s/watch/exec/...`: the original's socket pages,
-/// sent to the live log and the shell.
+/// `GET /k8s/watch/log/...`, `/k8s/watch/exec/...` and `/k8s/web1/search/...`: the
+/// original's socket pages and its kubernetes-dashboard search, sent to the live log, the
+/// shell and the search page.
 pub async fn watch_redirect(req: HttpRequest) -> HttpResponse {
     let to = req
         .path()
         .replacen("/k8s/watch/log/", "/k8s/web/log/", 1)
-        .replacen("/k8s/watch/exec/", "/k8s/web/debug/", 1);
+        .replacen("/k8s/watch/exec/", "/k8s/web/debug/", 1)
+        .replacen("/k8s/web1/search/", "/k8s/web/search/", 1);
     HttpResponse::Found()
         .insert_header((header::LOCATION, to))
         .finish()
@@ -987,11 +989,12 @@ pub fn configure(r: &mut Routes<'_>) {
     for p in [
         "/k8s/watch/log/{cluster}/{ns}/{pod}/{container}",
         "/k8s/watch/exec/{cluster}/{ns}/{pod}/{container}",
+        "/k8s/web1/search/{cluster}/{ns}/{search}",
     ] {
         r.add(
             "GET",
             p,
-            "The original's socket pages: sent to web/log and web/debug",
+            "The original's socket and kubernetes-dashboard pages: sent to web/log, web/debug, web/search",
             Answer::Other("redirect"),
             watch_redirect,
         );
