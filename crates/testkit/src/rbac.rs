@@ -518,7 +518,9 @@ mod tests {
             (&dashboard, wf("create", Some("default")), no),
             (&dashboard, wf("list", None), no),
             (&dashboard, wf("update", Some("pipeline")), no),
-            (&dashboard, pods("create", "exec", Some("pipeline")), no),
+            (&dashboard, pods("create", "exec", Some("pipeline")), yes),
+            (&dashboard, pods("create", "attach", Some("pipeline")), no),
+            (&dashboard, pods("create", "exec", Some("kube-system")), no),
             (&schedule, pods("delete", "", Some("kube-system")), no),
             (&schedule, pods("watch", "", None), no),
             (
@@ -529,6 +531,11 @@ mod tests {
             (
                 &worker,
                 access("delete", "apps", "deployments", "", Some("service")),
+                yes,
+            ),
+            (
+                &worker,
+                access("delete", "apps", "deployments", "", Some("kube-system")),
                 no,
             ),
             (

@@ -370,7 +370,7 @@ mod tests {
             [
                 "在线日志(no)",
                 "在线调试(no)",
-                "相关容器(no)",
+                "相关容器",
                 "资源使用",
                 "离线日志(no)"
             ]
@@ -388,6 +388,20 @@ mod tests {
         assert_eq!(
             node_detail(&dag_node, None, &json!({}), &at)["detail"][0]["bottomButton"],
             json!([])
+        );
+        // with an archive store, the offline log works
+        let with_store = node_detail(
+            &node,
+            None,
+            &json!({}),
+            &Place {
+                archive: true,
+                ..at
+            },
+        );
+        assert_eq!(
+            with_store["detail"][0]["bottomButton"][4]["text"],
+            json!("离线日志")
         );
     }
 
