@@ -78,7 +78,8 @@ pub fn log_page(at: &PodAt, container: &str, status: &str) -> String {
 
 /// The shell: a terminal over the `stream/exec` websocket. Keys go as typed (Enter as
 /// `\r`, arrows and the like as their escape sequences); output is shown with colour and
-/// cursor sequences removed.
+/// cursor sequences removed. A socket refused before it ever opened (a debug pod still
+/// starting: 409) is tried again every second for 30 s.
 pub fn shell_page(at: &PodAt, container: &str, warning: Option<&str>) -> String {
     let base = pod_path(at);
     let c = urlencoding::encode(container);
@@ -92,16 +93,18 @@ pub fn shell_page(at: &PodAt, container: &str, warning: Option<&str>) -> String 
          <script>\
          const term=document.getElementById('term'),state=document.getElementById('state');\
          const proto=location.protocol==='https:'?'wss:':'ws:';\
-         const ws=new WebSocket(proto+'//'+location.host+{src});ws.binaryType='arraybuffer';\
          const dec=new TextDecoder();\
          const strip=s=>s.replace(/\\x1b\\[[0-?]*[ -\\/]*[@-~]/g,'').replace(/\\x1b[@-Z\\\\-_]/g,'');\
          function put(s){{for(const ch of strip(s)){{if(ch==='\\b'||ch==='\\x7f'){{term.textContent=term.textContent.slice(0,-1);}}\
            else if(ch!=='\\r'&&ch!=='\\x07'){{term.textContent+=ch;}}}}window.scrollTo(0,document.body.scrollHeight);}}\
-         const send=o=>{{if(ws.readyState===1)ws.send(JSON.stringify(o));}};\
+         let ws=null,opened=false,tries=0;\
+         const send=o=>{{if(ws&&ws.readyState===1)ws.send(JSON.stringify(o));}};\
          function size(){{const w=8,h=17;send({{op:'resize',cols:Math.max(20,Math.floor(term.clientWidth/w)),rows:Math.max(5,Math.floor(window.innerHeight/h))}});}}\
-         ws.onopen=()=>{{state.textContent='已连接';size();term.focus();}};\
-         ws.onmessage=e=>put(typeof e.data==='string'?e.data:dec.decode(e.data,{{stream:true}}));\
-         ws.onclose=e=>{{state.textContent='已断开'+(e.reason?'（'+e.reason+'）':'');}};\
+         function connect(){{ws=new WebSocket(proto+'//'+location.host+{src});ws.binaryType='arraybuffer';\
+           ws.onopen=()=>{{opened=true;state.textContent='已连接';size();term.focus();}};\
+           ws.onmessage=e=>put(typeof e.data==='string'?e.data:dec.decode(e.data,{{stream:true}}));\
+           ws.onclose=e=>{{if(!opened&&tries<30){{tries+=1;state.textContent='等待容器启动…';setTimeout(connect,1000);return;}}\
+             state.textContent='已断开'+(e.reason?'（'+e.reason+'）':'');}};}}\
          window.addEventListener('resize',size);\
          const keys={{Enter:'\\r',Backspace:'\\x7f',Tab:'\\t',Escape:'\\x1b',ArrowUp:'\\x1b[A',ArrowDown:'\\x1b[B',ArrowRight:'\\x1b[C',ArrowLeft:'\\x1b[D',Home:'\\x1b[H',End:'\\x1b[F',Delete:'\\x1b[3~'}};\
          term.addEventListener('keydown',e=>{{let d=null;\
@@ -109,6 +112,7 @@ pub fn shell_page(at: &PodAt, container: &str, warning: Option<&str>) -> String 
            else if(keys[e.key])d=keys[e.key];else if(e.key.length===1&&!e.metaKey)d=e.key;\
            if(d!==null){{e.preventDefault();send({{op:'stdin',data:d}});}}}});\
          term.addEventListener('paste',e=>{{e.preventDefault();send({{op:'stdin',data:e.clipboardData.getData('text')}});}});\
+         connect();\
          </script>",
         pod = esc(&at.name),
         container = esc(container),

@@ -384,20 +384,14 @@ await check('task run opens the live log page, which shows the pod log', async (
   await page.getByText('容器已结束').waitFor();
 });
 
+// The debug pod is created just before the redirect: until the simulated kubelet runs it,
+// the page's socket is refused (409) and the page tries again every second.
+const SHELL_NOT_RUNNING_YET = /^console error: WebSocket connection to '.*\/k8s\/stream\/exec\/.*' failed: Error during WebSocket handshake: Unexpected response code: 409/;
 await check('task debug opens a shell that runs echo hello', async () => {
   if (!demo) throw new Error('no demo pipeline');
   const task = await demoTask();
   await page.goto(`${BASE}/task_modelview/api/debug/${task.id}`, { waitUntil: 'load' });
-  const shellPage = page.url();
-  const [, , , , cluster, ns, pod] = new URL(shellPage).pathname.split('/');
-  if (!shellPage.includes('/k8s/web/debug/')) throw new Error(`debug led to ${shellPage}`);
-  // a shell needs the pod running: wait for the simulated kubelet, then open the page again
-  for (let i = 0; i < 100; i += 1) {
-    const body = await api('GET', `/k8s/read/pod/${cluster}/${ns}/${pod}`);
-    if (body.result.status === 'Running') break;
-    await page.waitForTimeout(200);
-  }
-  await page.goto(shellPage, { waitUntil: 'load' });
+  if (!page.url().includes('/k8s/web/debug/')) throw new Error(`debug led to ${page.url()}`);
   await page.getByText('已连接').waitFor();
   await page.locator('#term').click();
   await page.keyboard.type('echo hello');
@@ -406,7 +400,7 @@ await check('task debug opens a shell that runs echo hello', async () => {
   await page.keyboard.type('exit');
   await page.keyboard.press('Enter');
   await page.getByText('已断开（exit 0）').waitFor();
-});
+}, { allow: [SHELL_NOT_RUNNING_YET] });
 
 await browser.close();
 const failed = results.filter((r) => r.failed).length;
