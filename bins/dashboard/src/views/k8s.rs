@@ -183,11 +183,22 @@ pub fn log_window(tail: Option<&str>, now: i64) -> Result<(Option<i64>, Option<i
     Ok((Some(n), None))
 }
 
-async fn read_text_log(
+/// The log of the container the path names (else the pod's default one) in a window
+/// ([`log_window`]), ANSI sequences removed, with the pod it was read from.
+async fn path_log(
     state: &AppState,
-    at: &PodAt,
-    params: LogParams,
-) -> Result<String, ApiError> {
+    ctx: &Ctx,
+    req: &HttpRequest,
+    tail: Option<&str>,
+) -> Result<(PodAt, String), ApiError> {
+    let at = pod_of_path(state, ctx, req).await?;
+    let (tail_lines, since_seconds) = log_window(tail, Utc::now().timestamp())?;
+    let params = LogParams {
+        container: Some(at.container(segment(req, "container"))?),
+        tail_lines,
+        since_seconds,
+        ..LogParams::default()
+    };
     let (api, name) = (at.api(), at.name.clone());
     let text = state
         .kube
@@ -197,7 +208,7 @@ async fn read_text_log(
             kube::Error::Api(s) if s.code == 400 => ApiError::bad_request(s.message),
             e => cluster_failed(&at.cluster, e),
         })?;
-    Ok(pod_summary::strip_ansi(&text))
+    Ok((at, pod_summary::strip_ansi(&text)))
 }
 
 /// `GET /k8s/read/log/<cluster>/<ns>/<pod>[/<container>[/<tail>]]`: the log as text,
@@ -207,16 +218,7 @@ pub async fn read_log(
     ctx: Ctx,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let at = pod_of_path(&state, &ctx, &req).await?;
-    let container = at.container(segment(&req, "container"))?;
-    let (tail_lines, since_seconds) = log_window(segment(&req, "tail"), Utc::now().timestamp())?;
-    let params = LogParams {
-        container: Some(container),
-        tail_lines,
-        since_seconds,
-        ..LogParams::default()
-    };
-    let text = read_text_log(&state, &at, params).await?;
+    let (_, text) = path_log(&state, &ctx, &req, segment(&req, "tail")).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(text))
@@ -229,13 +231,7 @@ pub async fn download_log(
     ctx: Ctx,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let at = pod_of_path(&state, &ctx, &req).await?;
-    let container = at.container(segment(&req, "container"))?;
-    let params = LogParams {
-        container: Some(container),
-        ..LogParams::default()
-    };
-    let text = read_text_log(&state, &at, params).await?;
+    let (at, text) = path_log(&state, &ctx, &req, None).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .insert_header((
