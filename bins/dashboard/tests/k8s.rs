@@ -43,12 +43,9 @@ fn event(name: &str, pod: &str, reason: &str, message: &str, at: &str) -> Value 
     })
 }
 
+/// An app on `kube`, with user alice.
 fn kube_app(dir: &tempfile::TempDir, kube: &FakeKube, extra: &[(&str, &str)]) -> TestApp {
-    let path = dir.path().join("kubeconfig");
-    kube.write_kubeconfig_for(&path, "dashboard").unwrap();
-    let mut vars = vec![("KUBECONFIG", path.to_str().unwrap())];
-    vars.extend_from_slice(extra);
-    let app = TestApp::with_config(&vars);
+    let app = TestApp::with_cluster(dir, Some(kube), extra);
     app.add_user("alice");
     app
 }

@@ -139,32 +139,11 @@ where
     .await
 }
 
-fn kube_app(kubeconfig_dir: &tempfile::TempDir, server: Option<&FakeKube>) -> TestApp {
-    let path = kubeconfig_dir.path().join("kubeconfig");
-    match server {
-        Some(k) => k.write_kubeconfig_for(&path, "dashboard").unwrap(),
-        None => {
-            // a cluster nothing answers for: every read fails
-            let port = testkit::process::free_port();
-            std::fs::write(
-                &path,
-                format!(
-                    "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-                     contexts:\n- name: gone\n  context:\n    cluster: gone\n    user: gone\ncurrent-context: gone\n\
-                     users:\n- name: gone\n  user:\n    token: x\n"
-                ),
-            )
-            .unwrap();
-        }
-    }
-    TestApp::with_config(&[("KUBECONFIG", path.to_str().unwrap())])
-}
-
 #[actix_web::test]
 async fn the_run_page_of_a_workflow_in_the_cluster_is_the_originals() {
     let kube = FakeKube::start(FakeKubeOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let app = kube_app(&dir, Some(&kube));
+    let app = TestApp::with_cluster(&dir, Some(&kube), &[]);
     let pid = recorded_pipeline(&app);
     kube.insert(
         "argoproj.io",
@@ -318,7 +297,7 @@ async fn the_run_page_of_a_workflow_in_the_cluster_is_the_originals() {
 #[actix_web::test]
 async fn a_cluster_that_cannot_be_read_shows_the_watchers_row() {
     let dir = tempfile::tempdir().unwrap();
-    let app = kube_app(&dir, None);
+    let app = TestApp::with_cluster(&dir, None, &[]);
     let pid = recorded_pipeline(&app);
     // the row as the watcher writes it
     let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
@@ -435,7 +414,7 @@ fn parsed(v: &Value) -> Value {
 async fn the_node_dialog_is_the_originals() {
     let kube = FakeKube::start(FakeKubeOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let app = kube_app(&dir, Some(&kube));
+    let app = TestApp::with_cluster(&dir, Some(&kube), &[]);
     let pid = recorded_pipeline(&app);
     kube.insert(
         "argoproj.io",

@@ -66,6 +66,35 @@ impl TestApp {
         TestApp { db, state }
     }
 
+    /// An app whose home cluster is `kube` (the dashboard's own identity, for
+    /// `testkit::rbac::assert_allowed`), or without it a cluster nothing answers for
+    /// (every read fails); the kubeconfig is written in `dir`.
+    pub fn with_cluster(
+        dir: &tempfile::TempDir,
+        kube: Option<&testkit::fake_kube::FakeKube>,
+        extra: &[(&str, &str)],
+    ) -> TestApp {
+        let path = dir.path().join("kubeconfig");
+        match kube {
+            Some(k) => k.write_kubeconfig_for(&path, "dashboard").unwrap(),
+            None => {
+                let port = testkit::process::free_port();
+                std::fs::write(
+                    &path,
+                    format!(
+                        "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+                         contexts:\n- name: gone\n  context:\n    cluster: gone\n    user: gone\ncurrent-context: gone\n\
+                         users:\n- name: gone\n  user:\n    token: x\n"
+                    ),
+                )
+                .unwrap();
+            }
+        }
+        let mut vars = vec![("KUBECONFIG", path.to_str().unwrap())];
+        vars.extend_from_slice(extra);
+        Self::with_config(&vars)
+    }
+
     /// `Authorization` value of a user (of a user that does not exist: a validly signed
     /// token naming it).
     pub fn auth(&self, user: &str) -> String {
