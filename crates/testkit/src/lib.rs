@@ -6,6 +6,7 @@
 pub mod db;
 pub mod fake_kube;
 pub mod fixtures;
+mod http1;
 pub mod process;
 pub mod prometheus;
 pub mod rbac;

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// One query as it arrived.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,36 +115,9 @@ fn params(text: &str) -> Vec<(String, String)> {
 
 async fn serve(mut sock: tokio::net::TcpStream, book: Arc<Mutex<Book>>) {
     let mut buf: Vec<u8> = Vec::new();
-    loop {
-        let header_end = loop {
-            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p + 4;
-            }
-            let mut chunk = [0u8; 4096];
-            match sock.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
-        let len: usize = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-length").then(|| v.trim())
-            })
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        while buf.len() < header_end + len {
-            let mut chunk = [0u8; 4096];
-            match sock.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body = String::from_utf8_lossy(&buf[header_end..header_end + len]).to_string();
-        buf.drain(..header_end + len);
-        let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    while let Some(req) = crate::http1::next_request(&mut sock, &mut buf).await {
+        let body = String::from_utf8_lossy(&req.body).to_string();
+        let target = req.target().to_string();
         let (path, query) = target.split_once('?').unwrap_or((target.as_str(), ""));
         let mut all = params(query);
         all.extend(params(&body));
