@@ -1,9 +1,7 @@
 //! The watcher's MySQL writes: the `workflow` and `run` rows (`app_core::workflow_store`,
 //! shared with the dashboard), task usage samples, inference service owners.
 
-pub use app_core::workflow_store::{
-    Applied, PipelineRow, apply_workflow, apply_workflows, load_pipeline,
-};
+pub use app_core::workflow_store::{Applied, PipelineRow, apply_workflow, apply_workflows};
 use app_models::schema::task;
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;

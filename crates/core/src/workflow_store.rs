@@ -33,30 +33,6 @@ pub struct PipelineRow {
 /// id, name, describe, alert_status, alert_user
 type PipelineColumns = (i32, String, String, Option<String>, Option<String>);
 
-/// Reads a pipeline; `None` when it does not exist.
-pub fn load_pipeline(conn: &mut MysqlConnection, id: i32) -> QueryResult<Option<PipelineRow>> {
-    let row: Option<PipelineColumns> = pipeline::table
-        .find(id)
-        .select((
-            pipeline::id,
-            pipeline::name,
-            pipeline::describe,
-            pipeline::alert_status,
-            pipeline::alert_user,
-        ))
-        .first(conn)
-        .optional()?;
-    Ok(row.map(
-        |(id, name, describe, alert_status, alert_user)| PipelineRow {
-            id,
-            name,
-            describe,
-            alert_status: alert_status.unwrap_or_default(),
-            alert_user: alert_user.unwrap_or_default(),
-        },
-    ))
-}
-
 /// What [`apply_workflow`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
