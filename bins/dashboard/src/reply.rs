@@ -43,12 +43,17 @@ struct Envelope<'a, T: serde::Serialize> {
 /// `{"result": result, "status": 0, "message": "success"}` for any serialisable result
 /// (a list page serialises its rows once, straight into the answer).
 pub fn ok_of<T: serde::Serialize>(result: &T) -> HttpResponse {
-    match serde_json::to_vec(&Envelope {
-        result,
-        status: 0,
-        message: "success",
-    }) {
-        Ok(bytes) => HttpResponse::Ok()
+    // a page of rows is tens of kilobytes: one buffer from the start, not doubled into
+    let mut bytes = Vec::with_capacity(16 * 1024);
+    match serde_json::to_writer(
+        &mut bytes,
+        &Envelope {
+            result,
+            status: 0,
+            message: "success",
+        },
+    ) {
+        Ok(()) => HttpResponse::Ok()
             .insert_header(("api_flashes", "[]"))
             .content_type("application/json")
             .body(bytes),

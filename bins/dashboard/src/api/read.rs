@@ -5,7 +5,7 @@ use diesel::mysql::MysqlConnection;
 use serde_json::{Map, Value};
 
 use crate::auth::Ctx;
-use crate::engine::dump::{RelMode, enrich, project};
+use crate::engine::dump::{PageRows, RelMode, enrich, project};
 use crate::engine::info::{apply_exist_add_args, build_info};
 use crate::engine::query::merge_args;
 use crate::engine::resolve::Resolved;
@@ -79,19 +79,23 @@ pub(super) async fn list(
 ) -> Result<HttpResponse, ApiError> {
     forbid_unless(&state.views[idx], &ctx, "can_list", "list")?;
     let args = merge_args(req.query_string(), &body)?;
-    let (mut rows, total) = blocking(&state, move |st, conn| {
-        list_rows(st, conn, idx, &ctx, &args)
+    let mut page = blocking(&state, move |st, conn| {
+        let rv = Resolved::new(&st.views[idx], &st.schema, &st.models)?;
+        ListPlan::new(&rv, &ctx, &args)?.run_page(conn, &rv, &ctx)
     })
     .await?;
-    state.views[idx].hooks.post_list(&mut rows);
+    state.views[idx].hooks.post_list(&mut page.rows);
     #[derive(serde::Serialize)]
-    struct Page<'a> {
-        data: &'a [Row],
+    struct Out<'a> {
+        data: PageRows<'a>,
         count: i64,
     }
-    Ok(crate::reply::ok_of(&Page {
-        data: &rows,
-        count: total,
+    Ok(crate::reply::ok_of(&Out {
+        data: PageRows {
+            rows: &page.rows,
+            shared: &page.shared,
+        },
+        count: page.total,
     }))
 }
 

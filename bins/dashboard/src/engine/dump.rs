@@ -2,8 +2,10 @@
 //! properties filled, keys projected in the view's order. Password hashes never leave.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use diesel::mysql::MysqlConnection;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::models::RelationKind;
@@ -90,6 +92,74 @@ pub fn load_by_ids(
         .collect())
 }
 
+/// Related objects written once and shared by every row that shows them: a list page's
+/// many-to-one relations in [`RelMode::Nested`] (twenty projects made by the same user
+/// carry one serialised user, not twenty copies of its map). Per key, one value per row,
+/// `None` for no related row.
+#[derive(Debug, Default)]
+pub struct Shared(Vec<(String, Vec<Option<Arc<RawValue>>>)>);
+
+impl Shared {
+    /// The shared value of `key` for row `i`, when `key` is shared.
+    pub fn get(&self, key: &str, i: usize) -> Option<Option<&RawValue>> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.get(i).and_then(|r| r.as_deref()))
+    }
+
+    /// The keys whose values are shared.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Puts the shared values back into `rows` as plain values (for callers that read
+    /// the rows rather than write them out).
+    pub fn restore(self, rows: &mut [Row]) -> Result<(), ApiError> {
+        for (key, values) in self.0 {
+            for (row, v) in rows.iter_mut().zip(values) {
+                let v = match v {
+                    Some(raw) => serde_json::from_str(raw.get())
+                        .map_err(|e| ApiError::internal(format!("shared value: {e}")))?,
+                    None => Value::Null,
+                };
+                row.insert(key.clone(), v);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rows of a page written out with their [`Shared`] values in place.
+pub struct PageRows<'a> {
+    pub rows: &'a [Row],
+    pub shared: &'a Shared,
+}
+
+impl serde::Serialize for PageRows<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        struct One<'a>(&'a Row, &'a Shared, usize);
+        impl serde::Serialize for One<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (k, v) in self.0 {
+                    match self.1.get(k, self.2) {
+                        Some(raw) => m.serialize_entry(k, &raw)?,
+                        None => m.serialize_entry(k, v)?,
+                    }
+                }
+                m.end()
+            }
+        }
+        let mut seq = s.serialize_seq(Some(self.rows.len()))?;
+        for (i, row) in self.rows.iter().enumerate() {
+            seq.serialize_element(&One(row, self.shared, i))?;
+        }
+        seq.end()
+    }
+}
+
 /// Fills related objects and properties named in `keys` into `rows` (in place).
 pub fn enrich(
     conn: &mut MysqlConnection,
@@ -99,6 +169,22 @@ pub fn enrich(
     keys: &[String],
     mode: RelMode,
 ) -> Result<(), ApiError> {
+    enrich_sharing(conn, rv, ctx, rows, keys, mode, false).map(|_| ())
+}
+
+/// [`enrich`], with nested many-to-one objects left out of `rows` and answered as
+/// [`Shared`] values when `share` is set (a list page: see [`PageRows`]). The rows then
+/// lack those keys until [`Shared::restore`]; properties never read them.
+pub fn enrich_sharing(
+    conn: &mut MysqlConnection,
+    rv: &Resolved<'_>,
+    ctx: &Ctx,
+    rows: &mut [Row],
+    keys: &[String],
+    mode: RelMode,
+    share: bool,
+) -> Result<Shared, ApiError> {
+    let mut shared = Shared::default();
     // the targets of every many-to-one relation shown, each table loaded once for all
     // its relations (`created_by` and `changed_by` are one query), each row prepared once
     let mut targets: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
@@ -127,9 +213,32 @@ pub fn enrich(
         loaded.insert(target, prepared);
     }
     let none = BTreeMap::new();
+    let mut written: BTreeMap<&str, BTreeMap<i64, Arc<RawValue>>> = BTreeMap::new();
     for key in keys {
         match rv.resolve(key) {
             ColumnRef::Relation(r) => match r.kind {
+                RelationKind::ManyToOne { fk, target } if share && mode == RelMode::Nested => {
+                    let related = loaded.get(target).unwrap_or(&none);
+                    let written = written.entry(target).or_insert_with(|| {
+                        related
+                            .iter()
+                            .filter_map(|(id, (_, r))| {
+                                serde_json::value::to_raw_value(r)
+                                    .ok()
+                                    .map(|raw| (*id, Arc::from(raw)))
+                            })
+                            .collect::<BTreeMap<i64, Arc<RawValue>>>()
+                    });
+                    let values = rows
+                        .iter()
+                        .map(|row| {
+                            row.get(fk)
+                                .and_then(Value::as_i64)
+                                .and_then(|id| written.get(&id).cloned())
+                        })
+                        .collect();
+                    shared.0.push((key.clone(), values));
+                }
                 RelationKind::ManyToOne { fk, target } => {
                     let related = loaded.get(target).unwrap_or(&none);
                     for row in rows.iter_mut() {
@@ -262,7 +371,7 @@ pub fn enrich(
             _ => {}
         }
     }
-    Ok(())
+    Ok(shared)
 }
 
 /// Keeps `keys` (in order) plus the primary key, dropping secrets.

@@ -5,7 +5,7 @@
 use diesel::mysql::MysqlConnection;
 use serde_json::{Map, Value};
 
-use super::dump::{RelMode, enrich, project_owned};
+use super::dump::{RelMode, Shared, enrich_sharing, project_owned};
 use super::query::{filter_sql, order_sql, parse_list_request};
 use super::resolve::Resolved;
 use super::sql::{Bind, SqlFrag, count, select_rows};
@@ -66,6 +66,13 @@ pub fn select_visible(
 /// The key of the total in the first row of a page.
 const TOTAL: &str = "__total";
 
+/// A page of rows as written out: its rows, the total, and the related rows they share.
+pub struct Page {
+    pub rows: Vec<Row>,
+    pub total: i64,
+    pub shared: Shared,
+}
+
 /// A validated list request, ready to run.
 #[derive(Debug, Clone)]
 pub struct ListPlan {
@@ -125,6 +132,20 @@ impl ListPlan {
         rv: &Resolved<'_>,
         ctx: &Ctx,
     ) -> Result<(Vec<Row>, i64), ApiError> {
+        let page = self.run_page(conn, rv, ctx)?;
+        let mut rows = page.rows;
+        page.shared.restore(&mut rows)?;
+        Ok((rows, page.total))
+    }
+
+    /// Runs the plan for writing the page out: related rows shared between rows are
+    /// left in [`Page::shared`] (see [`super::dump::PageRows`]).
+    pub fn run_page(
+        &self,
+        conn: &mut MysqlConnection,
+        rv: &Resolved<'_>,
+        ctx: &Ctx,
+    ) -> Result<Page, ApiError> {
         // the page and the total in one statement: the count is an uncorrelated
         // subquery, evaluated once (its binds come first, as its text does)
         let count_sql = format!(
@@ -157,12 +178,14 @@ impl ListPlan {
             )?,
             None => 0,
         };
-        enrich(conn, rv, ctx, &mut rows, &self.keys, self.relations)?;
-        Ok((
-            rows.into_iter()
+        let shared = enrich_sharing(conn, rv, ctx, &mut rows, &self.keys, self.relations, true)?;
+        Ok(Page {
+            rows: rows
+                .into_iter()
                 .map(|r| project_owned(rv, r, &self.keys))
                 .collect(),
             total,
-        ))
+            shared,
+        })
     }
 }

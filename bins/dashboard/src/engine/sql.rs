@@ -187,12 +187,6 @@ fn read<'a>(sql: &'a str, binds: &'a [Bind]) -> Prepared<'a> {
 }
 
 #[derive(QueryableByName)]
-struct JsonRow {
-    #[diesel(sql_type = Nullable<Text>)]
-    j: Option<String>,
-}
-
-#[derive(QueryableByName)]
 struct CountRow {
     #[diesel(sql_type = BigInt)]
     n: i64,
@@ -209,26 +203,100 @@ pub fn count(conn: &mut MysqlConnection, sql: &str, binds: &[Bind]) -> QueryResu
     Ok(rows.first().map(|r| r.n).unwrap_or(0))
 }
 
-/// The `JSON_OBJECT(...)` expression of every column of `table` (alias `t`).
-pub fn json_object_expr(table: &TableMeta) -> String {
-    let parts: Vec<String> = table
-        .columns
-        .iter()
-        .map(|c| {
-            let col = format!("t.{}", q(&c.name));
-            let expr = match c.kind {
-                SqlKind::DateTime => format!("DATE_FORMAT({col}, '%Y-%m-%dT%H:%i:%s')"),
-                SqlKind::Date => format!("DATE_FORMAT({col}, '%Y-%m-%d')"),
-                _ => col,
-            };
-            format!("'{}', {expr}", c.name)
-        })
-        .collect();
-    format!("JSON_OBJECT({})", parts.join(", "))
+/// One row of a statement whose columns are known only at run time: each value decoded
+/// by the type the server sent it with (the binary protocol), in select order.
+pub struct DynRow(pub Vec<Value>);
+
+impl diesel::deserialize::QueryableByName<Mysql> for DynRow {
+    fn build<'a>(row: &impl diesel::row::NamedRow<'a, Mysql>) -> diesel::deserialize::Result<Self> {
+        use diesel::row::{Field, Row};
+        let n = row.field_count();
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let field = Row::get(row, i).ok_or("a column went missing")?;
+            out.push(match field.value() {
+                None => Value::Null,
+                Some(v) => decode(v)?,
+            });
+        }
+        Ok(DynRow(out))
+    }
 }
 
-/// Selects whole rows of `table` as JSON maps (typed per column), with `tail` after
-/// `FROM table t` (WHERE / ORDER / LIMIT).
+/// A value as the engine shows it, decoded from its server type: integers, floats
+/// (integral doubles as integers, as MariaDB's JSON prints them), `YYYY-MM-DDTHH:MM:SS`
+/// date-times, `YYYY-MM-DD` dates, `HH:MM:SS` times, and text for everything else.
+fn decode(v: diesel::mysql::MysqlValue<'_>) -> diesel::deserialize::Result<Value> {
+    use diesel::deserialize::FromSql;
+    use diesel::mysql::MysqlType as T;
+    use diesel::mysql::data_types::MysqlTime;
+    use diesel::sql_types::{Date, Datetime, Float, Time, Unsigned};
+    Ok(match v.value_type() {
+        T::Tiny
+        | T::UnsignedTiny
+        | T::Short
+        | T::UnsignedShort
+        | T::Long
+        | T::UnsignedLong
+        | T::LongLong => Value::from(<i64 as FromSql<BigInt, Mysql>>::from_sql(v)?),
+        T::UnsignedLongLong => Value::from(<u64 as FromSql<Unsigned<BigInt>, Mysql>>::from_sql(v)?),
+        // a FLOAT's shortest decimal form, as MariaDB prints it (0.1, not 0.100000001…)
+        T::Float => float(
+            <f32 as FromSql<Float, Mysql>>::from_sql(v)?
+                .to_string()
+                .parse()
+                .unwrap_or(f64::NAN),
+        ),
+        T::Double => float(<f64 as FromSql<Double, Mysql>>::from_sql(v)?),
+        T::Numeric => std::str::from_utf8(v.as_bytes())
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        T::DateTime | T::Timestamp => {
+            let t = <MysqlTime as FromSql<Datetime, Mysql>>::from_sql(v)?;
+            Value::String(format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                t.year, t.month, t.day, t.hour, t.minute, t.second
+            ))
+        }
+        T::Date => {
+            let t = <MysqlTime as FromSql<Date, Mysql>>::from_sql(v)?;
+            Value::String(format!("{:04}-{:02}-{:02}", t.year, t.month, t.day))
+        }
+        T::Time => {
+            let t = <MysqlTime as FromSql<Time, Mysql>>::from_sql(v)?;
+            Value::String(format!("{:02}:{:02}:{:02}", t.hour, t.minute, t.second))
+        }
+        _ => Value::String(match std::str::from_utf8(v.as_bytes()) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        }),
+    })
+}
+
+/// A double as MariaDB's JSON prints it: integral values (below 2^53) as integers.
+fn float(f: f64) -> Value {
+    if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+        Value::from(f as i64)
+    } else {
+        serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+    }
+}
+
+/// The select list of every column of `table` (alias `t`), in DDL order.
+pub fn columns_expr(table: &TableMeta) -> String {
+    table
+        .columns
+        .iter()
+        .map(|c| format!("t.{}", q(&c.name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Selects whole rows of `table` as maps (typed per column, in DDL order), with `tail`
+/// after `FROM table t` (WHERE / ORDER / LIMIT), and `extra` computed keys after them
+/// (e.g. the row's repr).
 pub fn select_rows(
     conn: &mut MysqlConnection,
     table: &TableMeta,
@@ -236,38 +304,34 @@ pub fn select_rows(
     tail: &str,
     binds: &[Bind],
 ) -> QueryResult<Vec<Map<String, Value>>> {
-    let mut expr = json_object_expr(table);
-    if !extra.is_empty() {
-        // extra computed keys, e.g. the row's repr
-        expr.pop();
-        for (k, e) in extra {
-            expr.push_str(&format!(", '{k}', {e}"));
-        }
-        expr.push(')');
+    let mut select = columns_expr(table);
+    for (k, e) in extra {
+        select.push_str(&format!(", {e} AS {}", q(k)));
     }
-    let sql = format!("SELECT {expr} AS j FROM {} t {tail}", q(&table.name));
-    let rows: Vec<JsonRow> = read(&sql, binds).load(conn)?;
+    let sql = format!("SELECT {select} FROM {} t {tail}", q(&table.name));
+    let rows: Vec<DynRow> = read(&sql, binds).load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| r.j)
-        .filter_map(|j| match serde_json::from_str::<Value>(&j) {
-            Ok(Value::Object(m)) => Some(fix_types(table, m)),
-            _ => None,
-        })
+        .map(|r| typed_row(table, extra, r))
         .collect())
 }
 
-/// MySQL's JSON gives booleans as 0/1: turn them into JSON booleans.
-fn fix_types(table: &TableMeta, mut row: Map<String, Value>) -> Map<String, Value> {
+/// A decoded row as a map: the table's columns (booleans from `TINYINT(1)`), then `extra`.
+fn typed_row(table: &TableMeta, extra: &[(&str, String)], row: DynRow) -> Map<String, Value> {
+    let mut out = Map::with_capacity(row.0.len());
+    let mut values = row.0.into_iter();
     for c in &table.columns {
-        if c.kind == SqlKind::Bool
-            && let Some(v) = row.get_mut(&c.name)
-            && let Some(i) = v.as_i64()
-        {
-            *v = Value::Bool(i != 0);
-        }
+        let v = values.next().unwrap_or(Value::Null);
+        let v = match (c.kind, v) {
+            (SqlKind::Bool, Value::Number(n)) => Value::Bool(n.as_i64() != Some(0)),
+            (_, v) => v,
+        };
+        out.insert(c.name.clone(), v);
     }
-    row
+    for ((k, _), v) in extra.iter().zip(values) {
+        out.insert((*k).to_string(), v);
+    }
+    out
 }
 
 pub use app_models::queries::like_escape;

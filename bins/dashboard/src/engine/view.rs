@@ -110,7 +110,9 @@ pub trait ViewHooks: Send + Sync {
         Ok(())
     }
     /// Rewrites the rows of a `GET /` page before they are sent (the original's
-    /// `pre_list_res`); the other list-shaped endpoints do not call it.
+    /// `pre_list_res`); the other list-shaped endpoints do not call it. Nested
+    /// many-to-one objects are not in these rows (they are written from
+    /// [`super::dump::Shared`]): a hook that replaced one would be ignored.
     fn post_list(&self, rows: &mut [Row]) {}
     /// Rewrites the row of a `GET /<id>` before it is sent (the original's `pre_show_res`).
     fn post_show(&self, row: &mut Row) {}
