@@ -33,6 +33,8 @@ if want list; then
   export DATABASE_URL="mysql://root@127.0.0.1:3306/bench_dashboard"
   export SECRET_KEY=bench ADMIN_PASSWORD=admin PASSWORD_HASH_ITERATIONS=1000 RUST_LOG=warn
   export DASHBOARD_ADDR=127.0.0.1:18088 DASHBOARD_WORKERS="${DASHBOARD_WORKERS:-2}"
+  # as the dashboard's image sets it (install/docker/Dockerfile.dashboard)
+  export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-0}"
   mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS bench_dashboard"
   "$TARGET/dashboard" init >/dev/null
   "$TARGET/dashboard" > /tmp/bench-dashboard.log 2>&1 &

@@ -58,6 +58,8 @@ echo "$frontend_note"
 init_out="$("$TARGET/dashboard" init)"
 echo "$init_out"
 generated="$(printf '%s\n' "$init_out" | sed -n "s/^generated admin password for user '[^']*': \([^ ]*\).*/\1/p")"
+# freed memory back to the system at once, as the images set it (Dockerfile.dashboard)
+export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-0}"
 for b in dashboard schedule worker watch; do
   "$TARGET/$b" > ".stack/logs/$b.log" 2>&1 &
   pids+=($!)
