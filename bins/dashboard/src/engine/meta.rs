@@ -56,6 +56,8 @@ pub struct TableMeta {
     pub columns: Vec<ColumnMeta>,
     /// Ids come from the sequence `<name>_id_seq` (an adopted original database).
     pub id_sequence: bool,
+    /// The select list of every column (`t.`a`, t.`b`, …`), written once on first use.
+    pub select_list: std::sync::OnceLock<String>,
 }
 
 impl TableMeta {
@@ -165,6 +167,7 @@ pub fn load_schema(conn: &mut MysqlConnection) -> QueryResult<SchemaMeta> {
                 name: r.table_name.clone(),
                 columns: Vec::new(),
                 id_sequence: false,
+                select_list: Default::default(),
             });
         t.columns.push(ColumnMeta {
             sqla_type: sqla_type(kind, &r.data_type.to_lowercase(), r.max_len, enum_len),

@@ -101,7 +101,8 @@ fn cacheable(sql: &str) -> bool {
 /// `sql_query` is prepared, run and closed every time: two round trips and a parse on
 /// the server per query). Texts come from the engine; see [`cacheable`] for the bound.
 struct Prepared<'a> {
-    sql: &'a str,
+    /// The text cut at its placeholders (diesel walks a query several times per run).
+    pieces: Vec<&'a str>,
     binds: &'a [Bind],
     cache: bool,
 }
@@ -115,7 +116,7 @@ impl diesel::query_builder::QueryFragment<Mysql> for Prepared<'_> {
             out.unsafe_to_cache_prepared();
         }
         // diesel writes each placeholder itself: the text goes in between
-        let pieces = placeholder_split(self.sql);
+        let pieces = &self.pieces;
         if pieces.len() != self.binds.len() + 1 {
             return Err(diesel::result::Error::QueryBuilderError(
                 format!(
@@ -180,7 +181,7 @@ impl RunQueryDsl<MysqlConnection> for Prepared<'_> {}
 
 fn read<'a>(sql: &'a str, binds: &'a [Bind]) -> Prepared<'a> {
     Prepared {
-        sql,
+        pieces: placeholder_split(sql),
         binds,
         cache: cacheable(sql),
     }
@@ -322,13 +323,15 @@ fn float(f: f64) -> Value {
 }
 
 /// The select list of every column of `table` (alias `t`), in DDL order.
-pub fn columns_expr(table: &TableMeta) -> String {
-    table
-        .columns
-        .iter()
-        .map(|c| format!("t.{}", q(&c.name)))
-        .collect::<Vec<_>>()
-        .join(", ")
+pub fn columns_expr(table: &TableMeta) -> &str {
+    table.select_list.get_or_init(|| {
+        table
+            .columns
+            .iter()
+            .map(|c| format!("t.{}", q(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// Selects whole rows of `table` as maps (typed per column, in DDL order), with `tail`
@@ -341,7 +344,7 @@ pub fn select_rows(
     tail: &str,
     binds: &[Bind],
 ) -> QueryResult<Vec<Map<String, Value>>> {
-    let mut select = columns_expr(table);
+    let mut select = columns_expr(table).to_string();
     for (k, e) in extra {
         select.push_str(&format!(", {e} AS {}", q(k)));
     }
