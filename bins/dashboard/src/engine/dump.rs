@@ -112,22 +112,6 @@ impl Shared {
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
     }
-
-    /// Puts the shared values back into `rows` as plain values (for callers that read
-    /// the rows rather than write them out).
-    pub fn restore(self, rows: &mut [Row]) -> Result<(), ApiError> {
-        for (key, values) in self.0 {
-            for (row, v) in rows.iter_mut().zip(values) {
-                let v = match v {
-                    Some(raw) => serde_json::from_str(raw.get())
-                        .map_err(|e| ApiError::internal(format!("shared value: {e}")))?,
-                    None => Value::Null,
-                };
-                row.insert(key.clone(), v);
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Rows of a page written out with their [`Shared`] values in place.
@@ -174,7 +158,7 @@ pub fn enrich(
 
 /// [`enrich`], with nested many-to-one objects left out of `rows` and answered as
 /// [`Shared`] values when `share` is set (a list page: see [`PageRows`]). The rows then
-/// lack those keys until [`Shared::restore`]; properties never read them.
+/// lack those keys; properties never read them.
 pub fn enrich_sharing(
     conn: &mut MysqlConnection,
     rv: &Resolved<'_>,

@@ -132,10 +132,8 @@ impl ListPlan {
         rv: &Resolved<'_>,
         ctx: &Ctx,
     ) -> Result<(Vec<Row>, i64), ApiError> {
-        let page = self.run_page(conn, rv, ctx)?;
-        let mut rows = page.rows;
-        page.shared.restore(&mut rows)?;
-        Ok((rows, page.total))
+        let page = self.execute(conn, rv, ctx, false)?;
+        Ok((page.rows, page.total))
     }
 
     /// Runs the plan for writing the page out: related rows shared between rows are
@@ -145,6 +143,18 @@ impl ListPlan {
         conn: &mut MysqlConnection,
         rv: &Resolved<'_>,
         ctx: &Ctx,
+    ) -> Result<Page, ApiError> {
+        self.execute(conn, rv, ctx, true)
+    }
+
+    /// The body of [`Self::run`] (every row holds its related rows, `share` off) and
+    /// [`Self::run_page`] (`share` on).
+    fn execute(
+        &self,
+        conn: &mut MysqlConnection,
+        rv: &Resolved<'_>,
+        ctx: &Ctx,
+        share: bool,
     ) -> Result<Page, ApiError> {
         // the page and the total in one statement: the count is an uncorrelated
         // subquery, evaluated once (its binds come first, as its text does)
@@ -178,7 +188,7 @@ impl ListPlan {
             )?,
             None => 0,
         };
-        let shared = enrich_sharing(conn, rv, ctx, &mut rows, &self.keys, self.relations, true)?;
+        let shared = enrich_sharing(conn, rv, ctx, &mut rows, &self.keys, self.relations, share)?;
         Ok(Page {
             rows: rows
                 .into_iter()
