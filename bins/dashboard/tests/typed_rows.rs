@@ -107,6 +107,13 @@ fn a_page_with_shared_related_rows_equals_the_page_with_copies_for_every_view() 
         "UPDATE project SET created_by_fk = {bob} WHERE id % 2 = 0"
     ));
     app.exec("UPDATE project SET changed_by_fk = NULL WHERE id % 3 = 0");
+    // projects with no member and with two
+    app.exec(
+        "INSERT INTO project (name, `describe`, type, expand, created_on, changed_on) VALUES ('lonely', 'no members', 'org', '{}', NOW(), NOW())",
+    );
+    app.exec(&format!(
+        "INSERT INTO project_user (project_id, user_id, role, created_on, changed_on) VALUES (1, {bob}, 'dev', NOW(), NOW())"
+    ));
     let mut conn = app.state.pool.get().unwrap();
     let ctx = Ctx::load(&mut conn, "admin").unwrap().unwrap();
     let mut args = Map::new();
@@ -136,8 +143,32 @@ fn a_page_with_shared_related_rows_equals_the_page_with_copies_for_every_view() 
             shared_keys += page.shared.keys().count();
         }
         if view.api_name == "Project_ModelView_Api" {
+            // the users, shared, and each project's members (one-to-many), written
+            // straight from the database
             let keys: Vec<&str> = page.shared.keys().collect();
-            assert_eq!(keys, ["created_by", "changed_by"]);
+            assert_eq!(keys, ["created_by", "changed_by", "user"]);
+            let members: Vec<usize> = copies
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["user"].as_array().unwrap().len())
+                .collect();
+            assert!(members.iter().any(|n| *n > 0), "{members:?}");
+            assert!(members.contains(&0) && members.contains(&2), "{members:?}");
+            // a nested user's keys in DDL order, as the original writes them, without
+            // foreign keys and the password hash
+            let user = copies[0]["created_by"].as_object().unwrap();
+            let ddl: Vec<&str> = app
+                .state
+                .schema
+                .table("ab_user")
+                .unwrap()
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .filter(|c| !["password", "created_by_fk", "changed_by_fk"].contains(c))
+                .collect();
+            assert_eq!(user.keys().map(String::as_str).collect::<Vec<_>>(), ddl);
         }
     }
     assert!(shared_keys >= 5, "only {shared_keys} shared keys");

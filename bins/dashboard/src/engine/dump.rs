@@ -8,9 +8,10 @@ use diesel::mysql::MysqlConnection;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use super::meta::TableMeta;
 use super::models::RelationKind;
 use super::resolve::{ColumnRef, Resolved};
-use super::sql::{Bind, q, select_rows};
+use super::sql::{Bind, Object, q, select_columns, select_rows};
 use super::view::Row;
 use crate::auth::Ctx;
 use crate::error::ApiError;
@@ -49,17 +50,142 @@ fn padded(ids: &[i64]) -> Vec<Bind> {
     binds
 }
 
-/// The scalar columns of a related row that FAB's nested schema shows.
+/// The scalar columns of a related row that FAB's nested schema shows, in DDL order.
 fn nested_row(rv: &Resolved<'_>, table: &str, mut row: Row) -> Row {
     if let Some(m) = rv.model_of(table) {
         for fk in m.fk_columns() {
-            row.remove(fk);
+            row.shift_remove(fk);
         }
         for s in m.secret_columns {
-            row.remove(*s);
+            row.shift_remove(*s);
         }
     }
     row
+}
+
+/// [`nested_row`]'s columns of `table` (indices into its columns, DDL order) with their
+/// names: what a related row written straight from the database shows.
+fn nested_columns<'m>(rv: &Resolved<'_>, table: &'m TableMeta) -> (Vec<usize>, Vec<&'m str>) {
+    let hidden: Vec<&str> = rv
+        .model_of(&table.name)
+        .map(|m| {
+            let mut h = m.fk_columns();
+            h.extend(m.secret_columns.iter().copied());
+            h
+        })
+        .unwrap_or_default();
+    table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !hidden.contains(&c.name.as_str()))
+        .map(|(i, c)| (i, c.name.as_str()))
+        .unzip()
+}
+
+/// The rows of `table` with ids `ids`, each written once as FAB's nested schema shows it
+/// ([`nested_row`]'s columns, straight from the database to JSON: no map is built).
+fn load_nested_by_ids(
+    conn: &mut MysqlConnection,
+    rv: &Resolved<'_>,
+    table: &str,
+    ids: &[i64],
+) -> Result<BTreeMap<i64, Arc<RawValue>>, ApiError> {
+    let mut out = BTreeMap::new();
+    let Some(meta) = rv.schema.table(table) else {
+        return Ok(out);
+    };
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let (mut cols, names) = nested_columns(rv, meta);
+    // the id keys the result; it is read past the names when the nested schema hides it
+    let Some(id_col) = meta.columns.iter().position(|c| c.name == "id") else {
+        return Ok(out);
+    };
+    let id_at = cols.iter().position(|c| *c == id_col).unwrap_or_else(|| {
+        cols.push(id_col);
+        cols.len() - 1
+    });
+    let rows = select_columns(
+        conn,
+        meta,
+        &cols,
+        &format!(
+            "WHERE t.`id` IN ({})",
+            in_list(ids.len().next_power_of_two())
+        ),
+        &padded(ids),
+    )?;
+    for r in rows {
+        if let Some(id) = r.0.get(id_at).and_then(Value::as_i64) {
+            let raw = serde_json::value::to_raw_value(&Object {
+                names: &names,
+                values: &r.0,
+            })
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+            out.insert(id, Arc::from(raw));
+        }
+    }
+    Ok(out)
+}
+
+/// The children of each of `parents` in `table` (linked by `fk`, in id order), written
+/// once per parent as the JSON array FAB's nested schema shows (no map is built).
+fn load_nested_children(
+    conn: &mut MysqlConnection,
+    rv: &Resolved<'_>,
+    table: &str,
+    fk: &str,
+    parents: &[i64],
+) -> Result<BTreeMap<i64, Arc<RawValue>>, ApiError> {
+    let mut out = BTreeMap::new();
+    let Some(meta) = rv.schema.table(table) else {
+        return Ok(out);
+    };
+    let Some(fk_col) = meta.columns.iter().position(|c| c.name == fk) else {
+        return Ok(out);
+    };
+    if parents.is_empty() {
+        return Ok(out);
+    }
+    let (mut cols, names) = nested_columns(rv, meta);
+    let fk_at = cols.iter().position(|c| *c == fk_col).unwrap_or_else(|| {
+        cols.push(fk_col);
+        cols.len() - 1
+    });
+    let rows = select_columns(
+        conn,
+        meta,
+        &cols,
+        &format!(
+            "WHERE t.{} IN ({}) ORDER BY t.`id`",
+            q(fk),
+            in_list(parents.len().next_power_of_two())
+        ),
+        &padded(parents),
+    )?;
+    let mut by_parent: BTreeMap<i64, Vec<&[Value]>> = BTreeMap::new();
+    for r in &rows {
+        if let Some(p) = r.0.get(fk_at).and_then(Value::as_i64) {
+            by_parent.entry(p).or_default().push(&r.0);
+        }
+    }
+    struct Array<'a>(&'a [&'a str], &'a [&'a [Value]]);
+    impl serde::Serialize for Array<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.1.iter().map(|values| Object {
+                names: self.0,
+                values,
+            }))
+        }
+    }
+    for (parent, children) in by_parent {
+        let raw = serde_json::value::to_raw_value(&Array(&names, &children))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        out.insert(parent, Arc::from(raw));
+    }
+    Ok(out)
 }
 
 /// Loads rows of `table` by id with their repr under `__repr__`.
@@ -92,10 +218,11 @@ pub fn load_by_ids(
         .collect())
 }
 
-/// Related objects written once and shared by every row that shows them: a list page's
-/// many-to-one relations in [`RelMode::Nested`] (twenty projects made by the same user
-/// carry one serialised user, not twenty copies of its map). Per key, one value per row,
-/// `None` for no related row.
+/// Related objects of a list page in [`RelMode::Nested`], written once as JSON straight
+/// from the database and shared by every row that shows them: many-to-one relations
+/// (twenty projects made by the same user carry one serialised user, not twenty copies
+/// of its map) and each row's one-to-many children. Per key, one value per row, `None`
+/// for no related row.
 #[derive(Debug, Default)]
 pub struct Shared(Vec<(String, Vec<Option<Arc<RawValue>>>)>);
 
@@ -156,9 +283,10 @@ pub fn enrich(
     enrich_sharing(conn, rv, ctx, rows, keys, mode, false).map(|_| ())
 }
 
-/// [`enrich`], with nested many-to-one objects left out of `rows` and answered as
-/// [`Shared`] values when `share` is set (a list page: see [`PageRows`]). The rows then
-/// lack those keys; properties never read them.
+/// [`enrich`], with nested many-to-one objects and one-to-many children left out of
+/// `rows` and answered as [`Shared`] values when `share` is set and `mode` is
+/// [`RelMode::Nested`] (a list page: see [`PageRows`]). The rows then lack those keys;
+/// properties never read them.
 pub fn enrich_sharing(
     conn: &mut MysqlConnection,
     rv: &Resolved<'_>,
@@ -169,6 +297,8 @@ pub fn enrich_sharing(
     share: bool,
 ) -> Result<Shared, ApiError> {
     let mut shared = Shared::default();
+    // shared related rows are written straight from the database (see `load_nested_*`)
+    let share = share && mode == RelMode::Nested;
     // the targets of every many-to-one relation shown, each table loaded once for all
     // its relations (`created_by` and `changed_by` are one query), each row prepared once
     let mut targets: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
@@ -185,8 +315,13 @@ pub fn enrich_sharing(
         }
     }
     let mut loaded: BTreeMap<&str, BTreeMap<i64, (Value, Row)>> = BTreeMap::new();
+    let mut written: BTreeMap<&str, BTreeMap<i64, Arc<RawValue>>> = BTreeMap::new();
     for (target, ids) in targets {
         let ids: Vec<i64> = ids.into_iter().collect();
+        if share {
+            written.insert(target, load_nested_by_ids(conn, rv, target, &ids)?);
+            continue;
+        }
         let prepared = load_by_ids(conn, rv, target, &ids)?
             .into_iter()
             .map(|(id, mut r)| {
@@ -197,22 +332,12 @@ pub fn enrich_sharing(
         loaded.insert(target, prepared);
     }
     let none = BTreeMap::new();
-    let mut written: BTreeMap<&str, BTreeMap<i64, Arc<RawValue>>> = BTreeMap::new();
+    let no_rows = BTreeMap::new();
     for key in keys {
         match rv.resolve(key) {
             ColumnRef::Relation(r) => match r.kind {
-                RelationKind::ManyToOne { fk, target } if share && mode == RelMode::Nested => {
-                    let related = loaded.get(target).unwrap_or(&none);
-                    let written = written.entry(target).or_insert_with(|| {
-                        related
-                            .iter()
-                            .filter_map(|(id, (_, r))| {
-                                serde_json::value::to_raw_value(r)
-                                    .ok()
-                                    .map(|raw| (*id, Arc::from(raw)))
-                            })
-                            .collect::<BTreeMap<i64, Arc<RawValue>>>()
-                    });
+                RelationKind::ManyToOne { fk, target } if share => {
+                    let written = written.get(target).unwrap_or(&no_rows);
                     let values = rows
                         .iter()
                         .map(|row| {
@@ -241,6 +366,25 @@ pub fn enrich_sharing(
                         };
                         row.insert(key.clone(), v);
                     }
+                }
+                RelationKind::OneToMany { target, fk } if share => {
+                    let children = load_nested_children(conn, rv, target, fk, &ids_of(rows, "id"))?;
+                    let empty: Arc<RawValue> = Arc::from(
+                        RawValue::from_string("[]".into())
+                            .map_err(|e| ApiError::internal(e.to_string()))?,
+                    );
+                    let values = rows
+                        .iter()
+                        .map(|row| {
+                            let id = row.get("id").and_then(Value::as_i64);
+                            Some(
+                                id.and_then(|id| children.get(&id))
+                                    .unwrap_or(&empty)
+                                    .clone(),
+                            )
+                        })
+                        .collect();
+                    shared.0.push((key.clone(), values));
                 }
                 RelationKind::OneToMany { target, fk } => {
                     let ids = ids_of(rows, "id");

@@ -356,16 +356,68 @@ pub fn select_rows(
         .collect())
 }
 
+/// Selects the columns `cols` (indices into `table.columns`, in that order) of the rows of
+/// `table` matched by `tail`, as positional rows typed as [`select_rows`] types them:
+/// for rows that are written out and never looked up by key (see [`Object`]).
+pub fn select_columns(
+    conn: &mut MysqlConnection,
+    table: &TableMeta,
+    cols: &[usize],
+    tail: &str,
+    binds: &[Bind],
+) -> QueryResult<Vec<DynRow>> {
+    let mut select = String::with_capacity(cols.len() * 16);
+    for (n, i) in cols.iter().enumerate() {
+        if n > 0 {
+            select.push_str(", ");
+        }
+        select.push_str("t.");
+        select.push_str(&q(&table.columns[*i].name));
+    }
+    let sql = format!("SELECT {select} FROM {} t {tail}", q(&table.name));
+    let mut rows: Vec<DynRow> = read(&sql, binds).load(conn)?;
+    for row in &mut rows {
+        for (v, i) in row.0.iter_mut().zip(cols) {
+            typed(table.columns[*i].kind, v);
+        }
+    }
+    Ok(rows)
+}
+
+/// A positional row written as a JSON object: `names[i]` with `values[i]` (values past
+/// the names are not written).
+pub struct Object<'a> {
+    pub names: &'a [&'a str],
+    pub values: &'a [Value],
+}
+
+impl serde::Serialize for Object<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.names.len()))?;
+        for (k, v) in self.names.iter().zip(self.values) {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// A value as its column's kind shows it: `TINYINT(1)` columns are booleans.
+fn typed(kind: SqlKind, v: &mut Value) {
+    if kind == SqlKind::Bool
+        && let Value::Number(n) = v
+    {
+        *v = Value::Bool(n.as_i64() != Some(0));
+    }
+}
+
 /// A decoded row as a map: the table's columns (booleans from `TINYINT(1)`), then `extra`.
 fn typed_row(table: &TableMeta, extra: &[(&str, String)], row: DynRow) -> Map<String, Value> {
     let mut out = Map::with_capacity(row.0.len());
     let mut values = row.0.into_iter();
     for c in &table.columns {
-        let v = values.next().unwrap_or(Value::Null);
-        let v = match (c.kind, v) {
-            (SqlKind::Bool, Value::Number(n)) => Value::Bool(n.as_i64() != Some(0)),
-            (_, v) => v,
-        };
+        let mut v = values.next().unwrap_or(Value::Null);
+        typed(c.kind, &mut v);
         out.insert(c.name.clone(), v);
     }
     for ((k, _), v) in extra.iter().zip(values) {
