@@ -37,7 +37,16 @@ pub struct RouteDoc {
     pub answer: Answer,
 }
 
+/// A registration held back until its group is registered.
+type Deferred = Box<dyn FnOnce(&mut web::ServiceConfig)>;
+
 /// Registers routes and records them.
+///
+/// At the top, routes and scopes are grouped by their first path segment and each group
+/// is registered as one actix scope (when the `Routes` is finished or dropped), in the
+/// order the segments first appeared: a request is matched against the routes of its own
+/// segment only. Without this, a request for a view registered late was tested against
+/// every earlier route pattern (dozens of regular expressions: 5 % of a list request).
 pub struct Routes<'a> {
     cfg: &'a mut web::ServiceConfig,
     docs: Vec<RouteDoc>,
@@ -45,6 +54,17 @@ pub struct Routes<'a> {
     public: bool,
     /// The path of the enclosing [`Routes::scope`] ("" at the top).
     prefix: String,
+    /// At the top: registrations by first path segment, in order.
+    groups: Vec<(String, Vec<Deferred>)>,
+}
+
+/// `/seg/rest…` → (`/seg`, `/rest…`) when the first segment is a literal (`/seg` alone →
+/// (`/seg`, ``)); `None` for `/` and patterns.
+fn first_segment(path: &str) -> Option<(&str, &str)> {
+    let body = path.strip_prefix('/')?;
+    let end = body.find('/').map_or(path.len(), |i| i + 1);
+    let (seg, rest) = path.split_at(end);
+    (seg.len() > 1 && !seg.contains(['{', '}', '*', ':'])).then_some((seg, rest))
 }
 
 impl<'a> Routes<'a> {
@@ -55,6 +75,42 @@ impl<'a> Routes<'a> {
             tag: String::new(),
             public: false,
             prefix: String::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// At the top, holds `register` back for the group of `path`'s first segment and
+    /// returns `None`; elsewhere (or for a path without a literal first segment) gives
+    /// it back with the path to register it at.
+    fn group<'p>(&mut self, path: &'p str, register: Deferred) -> Option<(&'p str, Deferred)> {
+        match first_segment(path) {
+            Some((seg, _)) if self.prefix.is_empty() => {
+                match self.groups.iter_mut().find(|(s, _)| s == seg) {
+                    Some((_, items)) => items.push(register),
+                    None => self.groups.push((seg.to_string(), vec![register])),
+                }
+                None
+            }
+            _ => Some((path, register)),
+        }
+    }
+
+    /// Registers the groups held back (see [`Routes`]).
+    fn flush(&mut self) {
+        for (seg, items) in std::mem::take(&mut self.groups) {
+            self.cfg.service(web::scope(&seg).configure(move |cfg| {
+                for register in items {
+                    register(cfg);
+                }
+            }));
+        }
+    }
+
+    /// The path of `path` inside its group's scope, at the top (see [`Routes::group`]).
+    fn in_group<'p>(&self, path: &'p str) -> &'p str {
+        match first_segment(path) {
+            Some((_, rest)) if self.prefix.is_empty() => rest,
+            _ => path,
         }
     }
 
@@ -65,17 +121,23 @@ impl<'a> Routes<'a> {
         let (tag, public) = (self.tag.clone(), self.public);
         let prefix = format!("{}{base}", self.prefix);
         let mut inner_docs = Vec::new();
-        self.cfg.service(web::scope(base).configure(|cfg| {
+        let scope = web::scope(self.in_group(base)).configure(|cfg| {
             let mut inner = Routes {
                 cfg,
                 docs: Vec::new(),
                 tag,
                 public,
                 prefix,
+                groups: Vec::new(),
             };
             f(&mut inner);
-            inner_docs = inner.docs;
-        }));
+            inner_docs = std::mem::take(&mut inner.docs);
+        });
+        if let Some((_, register)) = self.group(base, Box::new(move |cfg| {
+            cfg.service(scope);
+        })) {
+            register(self.cfg);
+        }
         self.docs.extend(inner_docs);
     }
 
@@ -110,7 +172,13 @@ impl<'a> Routes<'a> {
             "*" => web::route(),
             m => web::method(Method::from_bytes(m.as_bytes()).unwrap_or(Method::GET)),
         };
-        self.cfg.route(path, route.to(handler));
+        let route = route.to(handler);
+        let at = self.in_group(path).to_string();
+        if let Some((_, register)) = self.group(path, Box::new(move |cfg| {
+            cfg.route(&at, route);
+        })) {
+            register(self.cfg);
+        }
         self.docs.push(RouteDoc {
             method,
             path: format!("{}{path}", self.prefix),
@@ -147,6 +215,7 @@ impl<'a> Routes<'a> {
         document: impl FnOnce(&[RouteDoc]) -> serde_json::Value,
         docs_page: &'static str,
     ) {
+        self.flush();
         self.tag("documentation").public();
         let mut docs = self.docs.clone();
         for (path, summary) in [
@@ -195,6 +264,12 @@ impl<'a> Routes<'a> {
     }
 }
 
+impl Drop for Routes<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// Flask's strict slashes: `…/api` → 308 `…/api/`.
 pub fn redirect_slash(req: &actix_web::HttpRequest) -> actix_web::HttpResponse {
     let mut to = format!("{}/", req.path());
@@ -205,4 +280,23 @@ pub fn redirect_slash(req: &actix_web::HttpRequest) -> actix_web::HttpResponse {
     actix_web::HttpResponse::PermanentRedirect()
         .insert_header((actix_web::http::header::LOCATION, to))
         .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_segment;
+
+    #[test]
+    fn groups_by_a_literal_first_segment() {
+        assert_eq!(
+            first_segment("/k8s/read/log/{ns}"),
+            Some(("/k8s", "/read/log/{ns}"))
+        );
+        assert_eq!(first_segment("/login/"), Some(("/login", "/")));
+        assert_eq!(first_segment("/login"), Some(("/login", "")));
+        assert_eq!(first_segment("/"), None);
+        assert_eq!(first_segment(""), None);
+        assert_eq!(first_segment("/{path}"), None);
+        assert_eq!(first_segment("/{tail:.*}/x"), None);
+    }
 }
