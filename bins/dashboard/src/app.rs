@@ -58,6 +58,7 @@ pub fn build_state(pool: DbPool, config: Config) -> anyhow::Result<AppState> {
         schema,
         models,
         ctx_cache: CtxCache::default(),
+        verified_tokens: Default::default(),
         frontend: crate::settings::Settings::from_env()?,
         queue: crate::queue::Queue::new(
             &config_redis_url,

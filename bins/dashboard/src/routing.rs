@@ -133,9 +133,12 @@ impl<'a> Routes<'a> {
             f(&mut inner);
             inner_docs = std::mem::take(&mut inner.docs);
         });
-        if let Some((_, register)) = self.group(base, Box::new(move |cfg| {
-            cfg.service(scope);
-        })) {
+        if let Some((_, register)) = self.group(
+            base,
+            Box::new(move |cfg| {
+                cfg.service(scope);
+            }),
+        ) {
             register(self.cfg);
         }
         self.docs.extend(inner_docs);
@@ -174,9 +177,12 @@ impl<'a> Routes<'a> {
         };
         let route = route.to(handler);
         let at = self.in_group(path).to_string();
-        if let Some((_, register)) = self.group(path, Box::new(move |cfg| {
-            cfg.route(&at, route);
-        })) {
+        if let Some((_, register)) = self.group(
+            path,
+            Box::new(move |cfg| {
+                cfg.route(&at, route);
+            }),
+        ) {
             register(self.cfg);
         }
         self.docs.push(RouteDoc {

@@ -26,6 +26,8 @@ pub struct AppState {
     pub models: Vec<ModelDef>,
     pub views: Vec<ModelView>,
     pub ctx_cache: CtxCache,
+    /// Tokens whose signature was checked already.
+    pub verified_tokens: crate::auth::tokens::VerifiedTokens,
     pub kube: Arc<Kube>,
     /// The session and token keys (configured, or generated and shared through the database).
     pub keys: Keys,

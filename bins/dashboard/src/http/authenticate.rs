@@ -73,13 +73,14 @@ fn credential(req: &ServiceRequest, state: &AppState) -> Credential {
             .unwrap_or(value)
             .trim();
         let key = &state.keys.token;
+        let verified = &state.verified_tokens;
         if let Some((user, token)) = value.split_once('|') {
-            return match app_core::token::verify_user_token(token, key) {
+            return match verified.verify(token, key, now) {
                 Some(claims) if claims.sub == user => Credential::Token(claims),
                 _ => Credential::Invalid("the token does not belong to this user"),
             };
         }
-        return match app_core::token::verify_user_token(value, key) {
+        return match verified.verify(value, key, now) {
             Some(claims) => Credential::Token(claims),
             None => {
                 Credential::Invalid("Authorization must be <username>|<token> or the user's token")
