@@ -44,7 +44,7 @@ struct Envelope<'a, T: serde::Serialize> {
 /// (a list page serialises its rows once, straight into the answer).
 pub fn ok_of<T: serde::Serialize>(result: &T) -> HttpResponse {
     // a page of rows is tens of kilobytes: one buffer from the start, not doubled into
-    let mut bytes = Vec::with_capacity(16 * 1024);
+    let mut bytes = Vec::with_capacity(32 * 1024);
     match serde_json::to_writer(
         &mut bytes,
         &Envelope {

@@ -51,7 +51,16 @@ impl SqlFrag {
 
 /// Quotes an identifier that already passed validation against metadata.
 pub fn q(ident: &str) -> String {
-    format!("`{}`", ident.replace('`', ""))
+    let mut out = String::with_capacity(ident.len() + 2);
+    push_q(&mut out, ident);
+    out
+}
+
+/// [`q`] written at the end of `out`.
+pub fn push_q(out: &mut String, ident: &str) {
+    out.push('`');
+    out.extend(ident.chars().filter(|c| *c != '`'));
+    out.push('`');
 }
 
 fn bind_all<'a>(
@@ -344,11 +353,23 @@ pub fn select_rows(
     tail: &str,
     binds: &[Bind],
 ) -> QueryResult<Vec<Map<String, Value>>> {
-    let mut select = columns_expr(table).to_string();
+    // one buffer of the statement's size (`format!` grows it a few times)
+    let columns = columns_expr(table);
+    let extra_len: usize = extra.iter().map(|(k, e)| k.len() + e.len() + 8).sum();
+    let mut sql =
+        String::with_capacity(columns.len() + extra_len + table.name.len() + tail.len() + 20);
+    sql.push_str("SELECT ");
+    sql.push_str(columns);
     for (k, e) in extra {
-        select.push_str(&format!(", {e} AS {}", q(k)));
+        sql.push_str(", ");
+        sql.push_str(e);
+        sql.push_str(" AS ");
+        push_q(&mut sql, k);
     }
-    let sql = format!("SELECT {select} FROM {} t {tail}", q(&table.name));
+    sql.push_str(" FROM ");
+    push_q(&mut sql, &table.name);
+    sql.push_str(" t ");
+    sql.push_str(tail);
     let rows: Vec<DynRow> = read(&sql, binds).load(conn)?;
     Ok(rows
         .into_iter()
@@ -366,15 +387,19 @@ pub fn select_columns(
     tail: &str,
     binds: &[Bind],
 ) -> QueryResult<Vec<DynRow>> {
-    let mut select = String::with_capacity(cols.len() * 16);
+    let mut sql = String::with_capacity(cols.len() * 24 + table.name.len() + tail.len() + 20);
+    sql.push_str("SELECT ");
     for (n, i) in cols.iter().enumerate() {
         if n > 0 {
-            select.push_str(", ");
+            sql.push_str(", ");
         }
-        select.push_str("t.");
-        select.push_str(&q(&table.columns[*i].name));
+        sql.push_str("t.");
+        push_q(&mut sql, &table.columns[*i].name);
     }
-    let sql = format!("SELECT {select} FROM {} t {tail}", q(&table.name));
+    sql.push_str(" FROM ");
+    push_q(&mut sql, &table.name);
+    sql.push_str(" t ");
+    sql.push_str(tail);
     let mut rows: Vec<DynRow> = read(&sql, binds).load(conn)?;
     for row in &mut rows {
         for (v, i) in row.0.iter_mut().zip(cols) {
