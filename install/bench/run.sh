@@ -6,6 +6,8 @@
 # Usage: bash install/bench/run.sh   (or `just bench`)
 #   CUBE_SRC=<extracted cube-studio tree>  also measure the original's list in the same run
 #   BENCH_ONLY="list compile tick watch"   a subset
+#   BENCH_KEEP_ORIGINAL=1   leave the original running after its figure (it holds
+#                           transactions open: later figures run slower)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source install/local/prerequisites.sh
@@ -14,6 +16,18 @@ ONLY=${BENCH_ONLY:-list compile tick watch}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
 cargo build --workspace --release
+
+# A transaction left open on the server (the original back end's idle connections hold
+# two from its start until it stops) keeps InnoDB from purging old row versions, and
+# every figure after it drifts slower: say so rather than print them as if quiet.
+warn_open_transactions() {
+  local n
+  n=$(mysql -N -uroot -h127.0.0.1 -e "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_started < NOW() - INTERVAL 60 SECOND" 2>/dev/null || echo 0)
+  if [ "${n:-0}" -gt 0 ]; then
+    echo "WARNING: $n transaction(s) open on MariaDB for over a minute (information_schema.INNODB_TRX; a running original back end holds two): InnoDB cannot purge, the figures below run slower"
+  fi
+}
+warn_open_transactions
 TARGET="${CARGO_TARGET_DIR:-target}/release"
 declare -a TABLE=()
 row() { TABLE+=("$(printf '| %s | %s | %s |' "$1" "$2" "$3")"); }
@@ -69,6 +83,8 @@ if want list; then
     [ "${BENCH_KEEP_ORIGINAL:-}" = 1 ] || bash "$SHARED/original-backend/stop.sh" web >/dev/null 2>&1 || true
   fi
 fi
+
+want list && warn_open_transactions
 
 if want compile; then
   echo "== argo: compile a 100-task pipeline"
