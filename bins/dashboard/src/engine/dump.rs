@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::meta::TableMeta;
 use super::models::RelationKind;
 use super::resolve::{ColumnRef, Resolved};
-use super::sql::{Bind, Object, q, select_columns, select_rows};
+use super::sql::{Bind, DynRow, Object, q, select_columns, select_rows};
 use super::view::Row;
 use crate::auth::Ctx;
 use crate::error::ApiError;
@@ -83,6 +83,51 @@ fn nested_columns<'m>(rv: &Resolved<'_>, table: &'m TableMeta) -> (Vec<usize>, V
         .unzip()
 }
 
+/// Nested rows as [`nested_rows_where`] answers them: the column names, and each row
+/// with its key.
+type KeyedRows<'m> = (Vec<&'m str>, Vec<(i64, DynRow)>);
+
+/// The rows of `table` whose column `key` is one of `values` (`order`: SQL after the
+/// WHERE), with [`nested_columns`]'s columns and their names, each with its `key` value
+/// (read past the names when the nested schema hides `key`). `None` when `table` or
+/// `key` is unknown or `values` is empty.
+fn nested_rows_where<'m>(
+    conn: &mut MysqlConnection,
+    rv: &Resolved<'_>,
+    meta: &'m TableMeta,
+    key: &str,
+    values: &[i64],
+    order: &str,
+) -> Result<Option<KeyedRows<'m>>, ApiError> {
+    let Some(key_col) = meta.columns.iter().position(|c| c.name == key) else {
+        return Ok(None);
+    };
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let (mut cols, names) = nested_columns(rv, meta);
+    let key_at = cols.iter().position(|c| *c == key_col).unwrap_or_else(|| {
+        cols.push(key_col);
+        cols.len() - 1
+    });
+    let rows = select_columns(
+        conn,
+        meta,
+        &cols,
+        &format!(
+            "WHERE t.{} IN ({}){order}",
+            q(key),
+            in_list(values.len().next_power_of_two())
+        ),
+        &padded(values),
+    )?;
+    let keyed = rows
+        .into_iter()
+        .filter_map(|r| r.0.get(key_at).and_then(Value::as_i64).map(|k| (k, r)))
+        .collect();
+    Ok(Some((names, keyed)))
+}
+
 /// The rows of `table` with ids `ids`, each written once as FAB's nested schema shows it
 /// ([`nested_row`]'s columns, straight from the database to JSON: no map is built).
 fn load_nested_by_ids(
@@ -95,37 +140,16 @@ fn load_nested_by_ids(
     let Some(meta) = rv.schema.table(table) else {
         return Ok(out);
     };
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let (mut cols, names) = nested_columns(rv, meta);
-    // the id keys the result; it is read past the names when the nested schema hides it
-    let Some(id_col) = meta.columns.iter().position(|c| c.name == "id") else {
+    let Some((names, rows)) = nested_rows_where(conn, rv, meta, "id", ids, "")? else {
         return Ok(out);
     };
-    let id_at = cols.iter().position(|c| *c == id_col).unwrap_or_else(|| {
-        cols.push(id_col);
-        cols.len() - 1
-    });
-    let rows = select_columns(
-        conn,
-        meta,
-        &cols,
-        &format!(
-            "WHERE t.`id` IN ({})",
-            in_list(ids.len().next_power_of_two())
-        ),
-        &padded(ids),
-    )?;
-    for r in rows {
-        if let Some(id) = r.0.get(id_at).and_then(Value::as_i64) {
-            let raw = serde_json::value::to_raw_value(&Object {
-                names: &names,
-                values: &r.0,
-            })
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-            out.insert(id, Arc::from(raw));
-        }
+    for (id, r) in rows {
+        let raw = serde_json::value::to_raw_value(&Object {
+            names: &names,
+            values: &r.0,
+        })
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        out.insert(id, Arc::from(raw));
     }
     Ok(out)
 }
@@ -143,33 +167,13 @@ fn load_nested_children(
     let Some(meta) = rv.schema.table(table) else {
         return Ok(out);
     };
-    let Some(fk_col) = meta.columns.iter().position(|c| c.name == fk) else {
+    let Some((names, rows)) = nested_rows_where(conn, rv, meta, fk, parents, " ORDER BY t.`id`")?
+    else {
         return Ok(out);
     };
-    if parents.is_empty() {
-        return Ok(out);
-    }
-    let (mut cols, names) = nested_columns(rv, meta);
-    let fk_at = cols.iter().position(|c| *c == fk_col).unwrap_or_else(|| {
-        cols.push(fk_col);
-        cols.len() - 1
-    });
-    let rows = select_columns(
-        conn,
-        meta,
-        &cols,
-        &format!(
-            "WHERE t.{} IN ({}) ORDER BY t.`id`",
-            q(fk),
-            in_list(parents.len().next_power_of_two())
-        ),
-        &padded(parents),
-    )?;
     let mut by_parent: BTreeMap<i64, Vec<&[Value]>> = BTreeMap::new();
-    for r in &rows {
-        if let Some(p) = r.0.get(fk_at).and_then(Value::as_i64) {
-            by_parent.entry(p).or_default().push(&r.0);
-        }
+    for (p, r) in &rows {
+        by_parent.entry(*p).or_default().push(&r.0);
     }
     struct Array<'a>(&'a [&'a str], &'a [&'a [Value]]);
     impl serde::Serialize for Array<'_> {
