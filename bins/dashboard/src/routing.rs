@@ -79,19 +79,17 @@ impl<'a> Routes<'a> {
         }
     }
 
-    /// At the top, holds `register` back for the group of `path`'s first segment and
-    /// returns `None`; elsewhere (or for a path without a literal first segment) gives
-    /// it back with the path to register it at.
-    fn group<'p>(&mut self, path: &'p str, register: Deferred) -> Option<(&'p str, Deferred)> {
+    /// At the top, holds `register` back for the group of `path`'s first segment;
+    /// elsewhere (or for a path without a literal first segment) runs it now.
+    fn register(&mut self, path: &str, register: Deferred) {
         match first_segment(path) {
             Some((seg, _)) if self.prefix.is_empty() => {
                 match self.groups.iter_mut().find(|(s, _)| s == seg) {
                     Some((_, items)) => items.push(register),
                     None => self.groups.push((seg.to_string(), vec![register])),
                 }
-                None
             }
-            _ => Some((path, register)),
+            _ => register(self.cfg),
         }
     }
 
@@ -106,7 +104,7 @@ impl<'a> Routes<'a> {
         }
     }
 
-    /// The path of `path` inside its group's scope, at the top (see [`Routes::group`]).
+    /// The path of `path` inside its group's scope, at the top (see [`Routes::register`]).
     fn in_group<'p>(&self, path: &'p str) -> &'p str {
         match first_segment(path) {
             Some((_, rest)) if self.prefix.is_empty() => rest,
@@ -133,14 +131,12 @@ impl<'a> Routes<'a> {
             f(&mut inner);
             inner_docs = std::mem::take(&mut inner.docs);
         });
-        if let Some((_, register)) = self.group(
+        self.register(
             base,
             Box::new(move |cfg| {
                 cfg.service(scope);
             }),
-        ) {
-            register(self.cfg);
-        }
+        );
         self.docs.extend(inner_docs);
     }
 
@@ -177,14 +173,12 @@ impl<'a> Routes<'a> {
         };
         let route = route.to(handler);
         let at = self.in_group(path).to_string();
-        if let Some((_, register)) = self.group(
+        self.register(
             path,
             Box::new(move |cfg| {
                 cfg.route(&at, route);
             }),
-        ) {
-            register(self.cfg);
-        }
+        );
         self.docs.push(RouteDoc {
             method,
             path: format!("{}{path}", self.prefix),
