@@ -14,7 +14,7 @@ use app_core::notify_text::{
     task_time_message,
 };
 use app_core::usage::{UsageSample, merge_task_sample, pod_regex};
-use app_core::workflow_status::{TIME_FORMAT, WorkflowSnapshot};
+use app_core::workflow_status::WorkflowSnapshot;
 use app_models::db::DbError;
 use chrono::Utc;
 
@@ -272,7 +272,7 @@ async fn on_success(
             cpu: usage.0,
             memory: usage.1,
             pod_name: t.node_id.clone(),
-            update_time: now_local.format(TIME_FORMAT).to_string(),
+            update_time: app_models::time::format_time(now_local),
         };
         let (pid, task_name) = (p.id, t.task.clone());
         let done = db(state, move |conn| {
