@@ -6,6 +6,7 @@
 //! depends on, so a stale entry costs a recomputation, never a wrong plan.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app_core::cron::{CronError, Crontab, PlanWindow, parse_crontab, plan_fire_times};
@@ -25,12 +26,27 @@ const FULL_REFRESH: Duration = Duration::from_secs(600);
 const MAX_INCREMENT: i32 = 2_000;
 
 /// The planner's memory (one per scheduler process).
-#[derive(Default)]
 pub struct PlanState {
-    tabs: HashMap<String, Result<Crontab, CronError>>,
+    tabs: HashMap<String, Result<Arc<Crontab>, CronError>>,
     next: HashMap<i32, NextFire>,
     /// `None` until the first tick, and while a tick holds it.
     pub lasts: Option<LastRuns>,
+    /// The bad crontabs already reported by this process, by pipeline.
+    reported: HashMap<i32, String>,
+    /// How often the runs are counted ([`COUNT_EVERY`]; tests count every tick).
+    pub count_runs_every: Duration,
+}
+
+impl Default for PlanState {
+    fn default() -> Self {
+        PlanState {
+            tabs: HashMap::new(),
+            next: HashMap::new(),
+            lasts: None,
+            reported: HashMap::new(),
+            count_runs_every: COUNT_EVERY,
+        }
+    }
 }
 
 /// How far ahead the first fire time still to plan is looked for.
@@ -47,12 +63,13 @@ struct NextFire {
 }
 
 impl PlanState {
-    /// The parsed crontab of `expr` (parsed once per process).
-    pub fn crontab(&mut self, expr: &str) -> Result<Crontab, CronError> {
+    /// The parsed crontab of `expr` (parsed once per process, shared: a parsed
+    /// schedule is a set of trees, too dear to copy for every pipeline every tick).
+    pub fn crontab(&mut self, expr: &str) -> Result<Arc<Crontab>, CronError> {
         if let Some(t) = self.tabs.get(expr) {
             return t.clone();
         }
-        let t = parse_crontab(expr);
+        let t = parse_crontab(expr).map(Arc::new);
         self.tabs.insert(expr.to_string(), t.clone());
         t
     }
@@ -106,9 +123,21 @@ impl PlanState {
         times
     }
 
+    /// True the first time the bad crontab `expr` of `pipeline` is seen (the warning and
+    /// the message are not repeated every tick; the message is also deduplicated across
+    /// processes by `notify_once`).
+    pub fn first_report(&mut self, pipeline: i32, expr: &str) -> bool {
+        if self.reported.get(&pipeline).is_some_and(|e| e == expr) {
+            return false;
+        }
+        self.reported.insert(pipeline, expr.to_string());
+        true
+    }
+
     /// Forgets the pipelines that are not crontab pipelines any more.
     pub fn retain(&mut self, pipelines: &std::collections::HashSet<i32>) {
         self.next.retain(|id, _| pipelines.contains(id));
+        self.reported.retain(|id, _| pipelines.contains(id));
     }
 }
 
@@ -119,29 +148,40 @@ pub struct LastRuns {
     count: i64,
     max_id: i32,
     read_at: Instant,
+    counted_at: Instant,
 }
+
+/// How often the rows are counted. Counting walks a key of every run ever kept (14 ms
+/// for 70,000 runs here), too dear for a tick every second; between counts only the
+/// highest id is read. What a count catches late is harmless for this long: a deleted
+/// latest run is planned again up to this much later (the original plans every 5
+/// minutes), and an insert that committed below the highest id read (a second
+/// replica's) leaves a latest run too old, whose fire times are planned again and
+/// dropped by the unique key.
+pub const COUNT_EVERY: Duration = Duration::from_secs(30);
 
 impl LastRuns {
     /// Brings `prev` up to date in one consistent read: the rows added since its highest
-    /// id when the count says nothing else changed, else every pipeline's maximum again
-    /// (rows deleted, an insert that committed late, or `FULL_REFRESH` elapsed).
-    pub fn refresh(conn: &mut MysqlConnection, prev: Option<LastRuns>) -> QueryResult<LastRuns> {
+    /// id, checked against the count when one is due (every `count_every`); else every
+    /// pipeline's maximum again (rows deleted, an insert that committed late, or
+    /// `FULL_REFRESH` elapsed).
+    pub fn refresh(
+        conn: &mut MysqlConnection,
+        prev: Option<LastRuns>,
+        count_every: Duration,
+    ) -> QueryResult<LastRuns> {
         conn.transaction(|conn| {
-            // the count walks the small unique key (the optimizer would walk the
-            // clustered index, which holds the frozen workflows); the maximum reads one
-            // end of the primary key. The key is the migrations' (`protective_keys`).
-            #[derive(QueryableByName)]
-            struct Count {
-                #[diesel(sql_type = diesel::sql_types::BigInt)]
-                n: i64,
-            }
-            let count = diesel::sql_query(
-                "SELECT COUNT(*) AS n FROM `run` FORCE INDEX (uq_run_pipeline_execution_date)",
-            )
-            .get_result::<Count>(conn)?
-            .n;
+            // the maximum reads one end of the primary key
             let max_id: Option<i32> = run::table.select(diesel::dsl::max(run::id)).first(conn)?;
             let max_id = max_id.unwrap_or(0);
+            let count_due = prev
+                .as_ref()
+                .is_none_or(|p| p.counted_at.elapsed() >= count_every);
+            let count = if count_due {
+                Some(count_runs(conn)?)
+            } else {
+                None
+            };
             if let Some(mut p) = prev
                 && p.read_at.elapsed() < FULL_REFRESH
                 && max_id >= p.max_id
@@ -155,7 +195,8 @@ impl LastRuns {
                 } else {
                     Vec::new()
                 };
-                if p.count + added.len() as i64 == count {
+                let expected = p.count + added.len() as i64;
+                if count.is_none_or(|n| n == expected) {
                     for (pid, date) in added {
                         if let (Some(pid), Some(d)) = (pid, parse_time(&date)) {
                             let e = p.by_pipeline.entry(pid).or_insert(d);
@@ -164,11 +205,18 @@ impl LastRuns {
                             }
                         }
                     }
-                    p.count = count;
+                    p.count = expected;
                     p.max_id = max_id;
+                    if count.is_some() {
+                        p.counted_at = Instant::now();
+                    }
                     return Ok(p);
                 }
             }
+            let count = match count {
+                Some(n) => n,
+                None => count_runs(conn)?,
+            };
             let rows: Vec<(Option<i32>, Option<String>)> = run::table
                 .group_by(run::pipeline_id)
                 .select((run::pipeline_id, diesel::dsl::max(run::execution_date)))
@@ -177,14 +225,32 @@ impl LastRuns {
                 .into_iter()
                 .filter_map(|(p, d)| Some((p?, parse_time(d.as_deref()?)?)))
                 .collect();
+            let now = Instant::now();
             Ok(LastRuns {
                 by_pipeline,
                 count,
                 max_id,
-                read_at: Instant::now(),
+                read_at: now,
+                counted_at: now,
             })
         })
     }
+}
+
+/// The number of runs. The count walks the small unique key (the optimizer would walk
+/// the clustered index, which holds the frozen workflows). The key is the migrations'
+/// (`protective_keys`).
+fn count_runs(conn: &mut MysqlConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    Ok(diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM `run` FORCE INDEX (uq_run_pipeline_execution_date)",
+    )
+    .get_result::<Count>(conn)?
+    .n)
 }
 
 #[cfg(test)]

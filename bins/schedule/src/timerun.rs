@@ -2,6 +2,8 @@
 //! workflows, then launch, expire or stop runs — every step safe with two replicas.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use app_core::argo::CompileConfig;
 use app_core::cron::{Crontab, DispatchPolicy, PlanWindow, RunView, decide_dispatch, is_active};
@@ -12,7 +14,7 @@ use app_core::notify_text::receivers;
 use app_models::DbError;
 use app_models::forms::NewRun;
 use app_models::schema::*;
-use app_models::time::{TIME_FORMAT, parse_time};
+use app_models::time::{format_time, parse_time};
 use chrono::{NaiveDateTime, SubsecRound};
 use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
@@ -20,17 +22,16 @@ use diesel::prelude::*;
 use crate::context::Ctx;
 use crate::plan_state::LastRuns;
 
-/// A crontab pipeline as the planner reads it.
+/// A crontab pipeline as the planner reads it. Its name and alert receivers are read
+/// only when a message is due (`contacts`).
 #[derive(Debug, Clone)]
 pub struct CronPipeline {
     pub id: i32,
-    pub name: String,
     pub cron_time: String,
     pub start: Option<NaiveDateTime>,
     pub policy: DispatchPolicy,
     pub namespace: String,
-    pub cluster: String,
-    pub receivers: Vec<String>,
+    pub cluster: Arc<str>,
     pub suspended: bool,
 }
 
@@ -44,6 +45,17 @@ pub struct TickReport {
     pub stopped: usize,
     pub recovered: usize,
     pub bad_cron: usize,
+    /// How long each phase took, in order.
+    pub phases: Vec<(&'static str, Duration)>,
+}
+
+impl TickReport {
+    /// Records the time since `lap` as `name` and starts the next lap.
+    fn phase(&mut self, name: &'static str, lap: &mut Instant) {
+        let now = Instant::now();
+        self.phases.push((name, now - *lap));
+        *lap = now;
+    }
 }
 
 /// A claimed launch to push.
@@ -61,8 +73,12 @@ fn is_suspended(parameter: Option<&str>) -> bool {
         || p.get("suspend").and_then(|v| v.as_str()) == Some("true")
 }
 
-/// The crontab pipelines whose project exists, by id. Three plain reads (pipelines,
-/// then their projects and creators) rather than one join: the join sorted through a
+/// The `parameter` of a pipeline unless it is the empty object, which cannot pause the
+/// schedule and is nearly every pipeline's: those are not sent and parsed every tick.
+const PARAMETER_IF_SET: &str = "IF(`parameter` = '{}', NULL, `parameter`)";
+
+/// The crontab pipelines whose project exists, sorted by id. Two plain reads
+/// (pipelines, then their projects) rather than a join: the join sorted through a
 /// temporary table and took several times as long.
 fn load_pipelines(
     conn: &mut MysqlConnection,
@@ -70,7 +86,6 @@ fn load_pipelines(
 ) -> QueryResult<Vec<CronPipeline>> {
     type Row = (
         i32,
-        String,
         Option<String>,
         Option<String>,
         Option<bool>,
@@ -78,71 +93,48 @@ fn load_pipelines(
         i32,
         Option<String>,
         Option<String>,
-        Option<String>,
         i32,
-        Option<i32>,
     );
     let mut rows: Vec<Row> = pipeline::table
         .filter(pipeline::schedule_type.eq("crontab"))
         .select((
             pipeline::id,
-            pipeline::name,
             pipeline::cron_time,
             pipeline::cronjob_start_time,
             pipeline::depends_on_past,
             pipeline::max_active_runs,
             pipeline::expired_limit,
             pipeline::namespace,
-            pipeline::alert_user,
-            pipeline::parameter,
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+                PARAMETER_IF_SET,
+            ),
             pipeline::project_id,
-            pipeline::created_by_fk,
         ))
         .load(conn)?;
     rows.sort_unstable_by_key(|r| r.0);
-    let project_ids: std::collections::BTreeSet<i32> = rows.iter().map(|r| r.10).collect();
-    let clusters_of: HashMap<i32, String> = project::table
+    let project_ids: std::collections::BTreeSet<i32> = rows.iter().map(|r| r.8).collect();
+    let clusters_of: HashMap<i32, Arc<str>> = project::table
         .filter(project::id.eq_any(project_ids))
         .select((project::id, project::expand))
         .load::<(i32, Option<String>)>(conn)?
         .into_iter()
         .map(|(id, expand)| {
             let settings = ProjectSettings::parse(expand.as_deref());
-            (id, clusters.cluster_for(settings.cluster.as_deref()))
+            (id, clusters.cluster_for(settings.cluster.as_deref()).into())
         })
-        .collect();
-    let creator_ids: std::collections::BTreeSet<i32> = rows.iter().filter_map(|r| r.11).collect();
-    let names: HashMap<i32, String> = ab_user::table
-        .filter(ab_user::id.eq_any(creator_ids))
-        .select((ab_user::id, ab_user::username))
-        .load::<(i32, String)>(conn)?
-        .into_iter()
         .collect();
     Ok(rows
         .into_iter()
         .filter_map(
-            |(
-                id,
-                name,
-                cron,
-                start,
-                dop,
-                max_active,
-                expired,
-                ns,
-                alert,
-                parameter,
-                project_id,
-                creator,
-            )| {
+            |(id, cron, start, dop, max_active, expired, ns, parameter, project_id)| {
                 let cluster = clusters_of.get(&project_id)?.clone();
-                let creator = creator
-                    .and_then(|u| names.get(&u))
-                    .map_or("", |n| n.as_str());
+                let mut cron_time = cron.unwrap_or_default();
+                if cron_time.trim().len() != cron_time.len() {
+                    cron_time = cron_time.trim().to_string();
+                }
                 Some(CronPipeline {
                     id,
-                    name,
-                    cron_time: cron.unwrap_or_default().trim().to_string(),
+                    cron_time,
                     start: start.as_deref().and_then(parse_time),
                     policy: DispatchPolicy {
                         depends_on_past: dop.unwrap_or(false),
@@ -151,11 +143,43 @@ fn load_pipelines(
                     },
                     namespace: ns.unwrap_or_else(|| "pipeline".into()),
                     cluster,
-                    receivers: receivers(&[creator, alert.as_deref().unwrap_or("")]),
-                    suspended: is_suspended(parameter.as_deref()),
+                    suspended: parameter.is_some() && is_suspended(parameter.as_deref()),
                 })
             },
         )
+        .collect())
+}
+
+/// The name and the message receivers (the creator, then `alert_user`) of `ids`.
+fn contacts(
+    conn: &mut MysqlConnection,
+    ids: &[i32],
+) -> QueryResult<HashMap<i32, (String, Vec<String>)>> {
+    let rows: Vec<(i32, String, Option<String>, Option<i32>)> = pipeline::table
+        .filter(pipeline::id.eq_any(ids))
+        .select((
+            pipeline::id,
+            pipeline::name,
+            pipeline::alert_user,
+            pipeline::created_by_fk,
+        ))
+        .load(conn)?;
+    let creator_ids: std::collections::BTreeSet<i32> = rows.iter().filter_map(|r| r.3).collect();
+    let names: HashMap<i32, String> = ab_user::table
+        .filter(ab_user::id.eq_any(creator_ids))
+        .select((ab_user::id, ab_user::username))
+        .load::<(i32, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, alert, creator)| {
+            let creator = creator
+                .and_then(|u| names.get(&u))
+                .map_or("", |n| n.as_str());
+            let to = receivers(&[creator, alert.as_deref().unwrap_or("")]);
+            (id, (name, to))
+        })
         .collect())
 }
 
@@ -171,6 +195,10 @@ pub fn frozen_text(workflow: &app_core::argo::Workflow) -> String {
 /// sent early (well under the 4 MiB `max_allowed_packet` of a default MySQL 5.7).
 const INSERT_ROWS: usize = 500;
 const INSERT_BYTES: usize = 2 << 20;
+
+/// The frozen workflows inserted per transaction (a 10,000-pipeline backlog of 7 fire
+/// times is 230 MB; one commit per statement spent half a second waiting for the disk).
+const COMMIT_BYTES: usize = 16 << 20;
 
 /// Freezes the workflows of the new fire times and inserts the rows (`INSERT IGNORE`:
 /// the unique `(pipeline_id, execution_date)` makes a second replica's insert a no-op).
@@ -189,10 +217,26 @@ fn insert_runs(
         scope.spawn(|| freeze_runs(planned, &inputs, cluster_of, tx));
         let mut inserted = 0;
         // an error drops `rx`: the compiling thread stops at its next chunk
-        for chunk in rx {
-            inserted += diesel::insert_or_ignore_into(run::table)
-                .values(&chunk)
-                .execute(conn)?;
+        let mut chunks = rx.into_iter().peekable();
+        while chunks.peek().is_some() {
+            // several statements per transaction: a commit waits for the log to
+            // reach the disk. What is committed stays if a later group fails: the
+            // next tick plans the rest (the unique key skips what exists).
+            inserted += conn.transaction(|conn| {
+                let (mut n, mut bytes) = (0, 0);
+                while bytes < COMMIT_BYTES
+                    && let Some(chunk) = chunks.next()
+                {
+                    bytes += chunk
+                        .iter()
+                        .map(|r| r.pipeline_file.as_ref().map_or(0, String::len))
+                        .sum::<usize>();
+                    n += diesel::insert_or_ignore_into(run::table)
+                        .values(&chunk)
+                        .execute(conn)?;
+                }
+                QueryResult::Ok(n)
+            })?;
         }
         Ok(inserted)
     })
@@ -219,7 +263,7 @@ fn freeze_runs(
         let Some(input) = inputs.get(pid) else {
             continue;
         };
-        let execution_date = t.format(TIME_FORMAT).to_string();
+        let execution_date = format_time(*t);
         let run_id = app_core::argo::fresh_run_id();
         let one = input.clone().for_cron_run(&execution_date, Some(&run_id));
         let (file, status, message) = match app_core::pipeline::compile(&one, cluster_of) {
@@ -328,7 +372,8 @@ fn active_manual(conn: &mut MysqlConnection) -> QueryResult<HashMap<i32, usize>>
 
 /// The decisions of one tick, before they are applied.
 struct Decisions {
-    launch: Vec<i32>,
+    /// (run, pipeline)
+    launch: Vec<(i32, i32)>,
     expire: Vec<i32>,
     stop: Vec<(i32, String, String, String)>,
 }
@@ -354,22 +399,38 @@ fn in_window(start: Option<NaiveDateTime>, execution_date: NaiveDateTime) -> boo
     start.is_none_or(|s| execution_date.trunc_subsecs(0) > s.trunc_subsecs(0))
 }
 
-/// Reads the due runs and decides. The active runs are read first; the `comed` ones
-/// only for the pipelines that can launch (a free slot under `max_active_runs`, or
-/// `depends_on_past` / `expired_limit`), so a backlog waiting for slots is not re-read
-/// every tick.
+/// What occupies the slots: the due active runs and the active manual workflows.
+struct Active {
+    manual: HashMap<i32, usize>,
+    runs: Vec<RunRow>,
+}
+
+/// Reads what occupies the slots at `now`.
+fn read_active(conn: &mut MysqlConnection, now: NaiveDateTime) -> QueryResult<Active> {
+    Ok(Active {
+        manual: active_manual(conn)?,
+        runs: due_runs(conn, &ACTIVE, None, &format_time(now))?,
+    })
+}
+
+/// Decides from the active runs, reading the `comed` ones only for the pipelines that
+/// can launch (a free slot under `max_active_runs`, or `depends_on_past` /
+/// `expired_limit`), so a backlog waiting for slots is not re-read every tick.
 fn decide(
     conn: &mut MysqlConnection,
     pipelines: &[CronPipeline],
     now: NaiveDateTime,
+    active: Active,
 ) -> QueryResult<Decisions> {
-    let now_s = now.format(TIME_FORMAT).to_string();
-    let manual = active_manual(conn)?;
+    let now_s = format_time(now);
+    let manual = active.manual;
     let mut by_pipeline = ByPipeline::new();
-    add_rows(&mut by_pipeline, due_runs(conn, &ACTIVE, None, &now_s)?);
-    let can_launch: Vec<i32> = pipelines
+    add_rows(&mut by_pipeline, active.runs);
+    // by pipeline: whether it may launch or drop a run this tick (a pipeline whose
+    // slots are all taken decides nothing)
+    let may_act: Vec<bool> = pipelines
         .iter()
-        .filter(|p| {
+        .map(|p| {
             let policy = &p.policy;
             if policy.depends_on_past || policy.expired_limit > 0 {
                 return true;
@@ -381,7 +442,12 @@ fn decide(
             }) + manual.get(&p.id).copied().unwrap_or(0);
             (policy.max_active_runs.max(0) as usize) > active
         })
-        .map(|p| p.id)
+        .collect();
+    let can_launch: Vec<i32> = pipelines
+        .iter()
+        .zip(&may_act)
+        .filter(|(_, ok)| **ok)
+        .map(|(p, _)| p.id)
         .collect();
     if !can_launch.is_empty() {
         // all of them: one statement without a list of ids
@@ -394,7 +460,7 @@ fn decide(
         stop: vec![],
     };
     let mut stops: Vec<(i32, &CronPipeline)> = Vec::new();
-    for p in pipelines {
+    for (p, _) in pipelines.iter().zip(&may_act).filter(|(_, ok)| **ok) {
         let Some(entries) = by_pipeline.get_mut(&p.id) else {
             continue;
         };
@@ -417,17 +483,16 @@ fn decide(
             && let Some(prev) = previous_run(
                 conn,
                 p.id,
-                &start
-                    .map(|s| s.format(TIME_FORMAT).to_string())
-                    .unwrap_or_default(),
-                &oldest.execution_date.format(TIME_FORMAT).to_string(),
+                &start.map(format_time).unwrap_or_default(),
+                &format_time(oldest.execution_date),
             )?
             && !views.iter().any(|v| v.id == prev.id)
         {
             views.push(prev);
         }
         let plan = decide_dispatch(&p.policy, &views, manual.get(&p.id).copied().unwrap_or(0));
-        d.launch.extend(plan.launch);
+        d.launch
+            .extend(plan.launch.into_iter().map(|run| (run, p.id)));
         d.expire.extend(plan.expire);
         stops.extend(
             plan.stop
@@ -447,7 +512,7 @@ fn decide(
         for (id, p) in stops {
             d.stop.push((
                 id,
-                p.cluster.clone(),
+                p.cluster.to_string(),
                 p.namespace.clone(),
                 run_ids.get(&id).cloned().flatten().unwrap_or_default(),
             ));
@@ -457,10 +522,11 @@ fn decide(
 }
 
 /// Claims `comed` runs for launch with one conditional update; returns the runs this
-/// call got (another replica, or an earlier tick, may have taken some).
+/// call got (another replica, or an earlier tick, may have taken some). `ids` are
+/// (run, pipeline).
 fn claim_all(
     conn: &mut MysqlConnection,
-    ids: &[i32],
+    ids: &[(i32, i32)],
     now: NaiveDateTime,
 ) -> QueryResult<Vec<Launch>> {
     let batch = format!(
@@ -470,9 +536,10 @@ fn claim_all(
     );
     let mut out = Vec::new();
     for chunk in ids.chunks(1000) {
+        let runs: Vec<i32> = chunk.iter().map(|(run, _)| *run).collect();
         let n = diesel::update(
             run::table
-                .filter(run::id.eq_any(chunk))
+                .filter(run::id.eq_any(&runs))
                 .filter(run::status.eq("comed")),
         )
         .set((
@@ -485,8 +552,17 @@ fn claim_all(
         if n == 0 {
             continue;
         }
+        if n == chunk.len() {
+            // every row was this call's: the tokens are known
+            out.extend(chunk.iter().map(|&(run, pipeline)| Launch {
+                run,
+                pipeline,
+                token: format!("{batch}{run}"),
+            }));
+            continue;
+        }
         let got: Vec<(i32, Option<i32>, Option<String>)> = run::table
-            .filter(run::id.eq_any(chunk))
+            .filter(run::id.eq_any(&runs))
             .filter(run::version_id.like(format!("{batch}%")))
             .select((run::id, run::pipeline_id, run::version_id))
             .load(conn)?;
@@ -579,17 +655,33 @@ async fn reclaim_stale(
 
 /// One planning + dispatch tick at `now` (naive local time of the configured zone).
 pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> {
+    let mut lap = Instant::now();
+    // three independent reads at once, each on its own connection: the crontab
+    // pipelines, every pipeline's latest run and what occupies the slots
     let clusters = ctx.clusters.clone();
-    let pipelines = with_conn(&ctx.pool, move |conn| Ok(load_pipelines(conn, &clusters)?)).await?;
+    let (prev, count_every) = {
+        let mut state = ctx.plan.lock().unwrap_or_else(|e| e.into_inner());
+        (state.lasts.take(), state.count_runs_every)
+    };
+    let (pipelines, lasts, active) = tokio::try_join!(
+        with_conn(&ctx.pool, move |conn| Ok(load_pipelines(conn, &clusters)?)),
+        with_conn(&ctx.pool, move |conn| Ok(LastRuns::refresh(
+            conn,
+            prev,
+            count_every
+        )?)),
+        with_conn(&ctx.pool, move |conn| Ok(read_active(conn, now)?)),
+    )?;
     let mut report = TickReport {
         pipelines: pipelines.len(),
         ..TickReport::default()
     };
     let sched = &ctx.config.schedule;
     let tz = sched.time_zone;
+    report.phase("read", &mut lap);
 
     // 1. plan
-    let mut valid: Vec<(CronPipeline, Crontab)> = Vec::new();
+    let mut valid: Vec<(CronPipeline, Arc<Crontab>)> = Vec::with_capacity(pipelines.len());
     let mut bad = Vec::new();
     {
         let mut state = ctx.plan.lock().unwrap_or_else(|e| e.into_inner());
@@ -598,30 +690,32 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
         for p in pipelines.into_iter().filter(|p| !p.suspended) {
             match state.crontab(&p.cron_time) {
                 Ok(tab) => valid.push((p, tab)),
-                Err(e) => bad.push((p, e)),
+                Err(e) => {
+                    report.bad_cron += 1;
+                    if state.first_report(p.id, &p.cron_time) {
+                        bad.push((p, e));
+                    }
+                }
             }
         }
     }
-    for (p, e) in bad {
-        report.bad_cron += 1;
-        let dedup = format!("bad-cron:{}:{}", p.id, p.cron_time);
-        tracing::warn!(pipeline = p.id, cron = %p.cron_time, error = %e, "bad cron_time: pipeline skipped");
-        ctx.notify_once(
-            &dedup,
-            30 * 24 * 3600,
-            p.receivers.clone(),
-            format!("pipeline {} is not scheduled: {e}", p.name),
-            "schedule",
-        )
-        .await;
+    if !bad.is_empty() {
+        let ids: Vec<i32> = bad.iter().map(|(p, _)| p.id).collect();
+        let mut contacts = with_conn(&ctx.pool, move |conn| Ok(contacts(conn, &ids)?)).await?;
+        for (p, e) in bad {
+            let dedup = format!("bad-cron:{}:{}", p.id, p.cron_time);
+            tracing::warn!(pipeline = p.id, cron = %p.cron_time, error = %e, "bad cron_time: pipeline skipped");
+            let (name, to) = contacts.remove(&p.id).unwrap_or_default();
+            ctx.notify_once(
+                &dedup,
+                30 * 24 * 3600,
+                to,
+                format!("pipeline {name} is not scheduled: {e}"),
+                "schedule",
+            )
+            .await;
+        }
     }
-    let prev = ctx
-        .plan
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .lasts
-        .take();
-    let lasts = with_conn(&ctx.pool, move |conn| Ok(LastRuns::refresh(conn, prev)?)).await?;
     let mut planned: Vec<(i32, Vec<NaiveDateTime>)> = Vec::new();
     {
         let mut state = ctx.plan.lock().unwrap_or_else(|e| e.into_inner());
@@ -657,9 +751,22 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
         .await?;
     }
 
+    report.phase("plan, insert", &mut lap);
+
     // 2. dispatch
     let dispatchable: Vec<CronPipeline> = valid.into_iter().map(|(p, _)| p).collect();
-    let decisions = with_conn(&ctx.pool, move |conn| Ok(decide(conn, &dispatchable, now)?)).await?;
+    // the runs just planned are `comed`, not active, but slots may have been taken or
+    // freed while they were inserted: read again
+    let active = if report.planned > 0 {
+        with_conn(&ctx.pool, move |conn| Ok(read_active(conn, now)?)).await?
+    } else {
+        active
+    };
+    let decisions = with_conn(&ctx.pool, move |conn| {
+        Ok(decide(conn, &dispatchable, now, active)?)
+    })
+    .await?;
+    report.phase("decide", &mut lap);
     let expire = decisions.expire.clone();
     let stops = decisions.stop.clone();
     let (expired, stopped_rows) = with_conn(&ctx.pool, move |conn| {
@@ -712,6 +819,7 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
     }
     let launch = decisions.launch;
     let claims = with_conn(&ctx.pool, move |conn| Ok(claim_all(conn, &launch, now)?)).await?;
+    report.phase("expire, claim", &mut lap);
     if sched.test_pause_after_claim_ms > 0 && !claims.is_empty() {
         tracing::info!(
             claimed = claims.len(),
@@ -747,12 +855,15 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
         }
     }
 
+    report.phase("push", &mut lap);
+
     // 3. recovery of claims whose push was lost (a scheduler killed mid-tick)
     let reclaim_after = sched.reclaim_secs.max(1);
     let stale = reclaim_stale(ctx, now, reclaim_after).await?;
     if !stale.is_empty() && push_submits(ctx, &stale).await.is_ok() {
         report.recovered += stale.len();
     }
+    report.phase("recover", &mut lap);
     ctx.metrics.inc_by(
         "schedule_runs_planned_total",
         "Cron runs planned",

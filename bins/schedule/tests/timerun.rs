@@ -273,14 +273,31 @@ async fn a_new_window_and_a_bad_cron() {
         2,
         "05:30 and 06:30 only"
     );
-    // a suspended pipeline is skipped
+    // a suspended pipeline is skipped, however the parameter spells it
+    for parameter in [
+        r#"{"status": "offline"}"#,
+        r#"{"suspend": true}"#,
+        r#"{"status": "off\\u006cine"}"#,
+    ] {
+        exec(
+            &db,
+            &format!("UPDATE pipeline SET parameter='{parameter}' WHERE id={good}"),
+        );
+        assert_eq!(
+            tick(&ctx, t("2026-11-29 09:40:00")).await.unwrap().planned,
+            0,
+            "{parameter}"
+        );
+    }
+    // and planned again once resumed
     exec(
         &db,
-        &format!("UPDATE pipeline SET parameter='{{\"status\": \"offline\"}}' WHERE id={good}"),
+        &format!("UPDATE pipeline SET parameter='{{}}' WHERE id={good}"),
     );
     assert_eq!(
         tick(&ctx, t("2026-11-29 09:40:00")).await.unwrap().planned,
-        0
+        3,
+        "07:30 .. 09:30"
     );
     cleanup(&prefix).await;
 }
@@ -351,5 +368,79 @@ async fn two_schedulers_at_once_equal_one() {
         "every claim pushed exactly once"
     );
     assert!(launched > 20);
+    cleanup(&prefix).await;
+}
+
+/// The latest run of each pipeline is kept between ticks; rows deleted below the
+/// highest id, and rows that commit below the highest id already read, are caught when
+/// the runs are counted.
+#[tokio::test]
+async fn deleted_and_late_runs_are_caught_by_the_count() {
+    let db = TestDb::new();
+    base_rows(&db);
+    let p = cron_pipeline(
+        &db,
+        "hourly",
+        "0 * * * *",
+        "2026-11-29 00:00:00",
+        "max_active_runs = 100",
+    );
+    // a second pipeline whose runs take the highest ids
+    cron_pipeline(
+        &db,
+        "other",
+        "0 * * * *",
+        "2026-11-29 00:00:00",
+        "max_active_runs = 100",
+    );
+    let (ctx, _, prefix) = ctx(&db, &[]).await;
+    let r = tick(&ctx, t("2026-11-29 03:30:00")).await.unwrap();
+    assert_eq!(r.planned, 6, "01:00 .. 03:00, twice");
+    let latest = format!("pipeline_id={p} AND execution_date='2026-11-29 03:00:00'");
+    assert!(
+        scalar(&db, &format!("SELECT id AS n FROM run WHERE {latest}"))
+            < scalar(&db, "SELECT MAX(id) AS n FROM run"),
+        "not the highest id"
+    );
+    // the next tick reads the new rows (by id)
+    assert_eq!(
+        tick(&ctx, t("2026-11-29 03:30:30")).await.unwrap().planned,
+        0
+    );
+    // the latest run is deleted: between counts the planner still sees it ...
+    exec(&db, &format!("DELETE FROM run WHERE {latest}"));
+    let r = tick(&ctx, t("2026-11-29 03:31:00")).await.unwrap();
+    assert_eq!(r.planned, 0, "not counted yet");
+    // ... and once the runs are counted, the fire time is planned again
+    ctx.plan.lock().unwrap().count_runs_every = std::time::Duration::ZERO;
+    let r = tick(&ctx, t("2026-11-29 03:32:00")).await.unwrap();
+    assert_eq!(r.planned, 1, "03:00 again");
+    // a row that commits below the highest id already read (a second replica's
+    // insert): without the count, the planner would plan 04:00, older than it
+    let low = scalar(
+        &db,
+        &format!("SELECT MIN(id) AS n FROM run WHERE pipeline_id={p}"),
+    );
+    exec(&db, &format!("DELETE FROM run WHERE id={low}"));
+    tick(&ctx, t("2026-11-29 03:33:00")).await.unwrap();
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO run (id, pipeline_id, pipeline_file, pipeline_argo_id, version_id, run_id, message, created_on, execution_date, status) \
+             VALUES ({low}, {p}, '', '', '', 'late', '', '2026-11-29 03:33:00', '2026-11-29 05:00:00', 'Succeeded')"
+        ),
+    );
+    let r = tick(&ctx, t("2026-11-29 05:30:00")).await.unwrap();
+    assert_eq!(r.planned, 2, "04:00 and 05:00 of the other pipeline only");
+    assert_eq!(
+        scalar(
+            &db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM run WHERE pipeline_id={p} AND execution_date='2026-11-29 04:00:00'"
+            )
+        ),
+        0,
+        "05:00 is the latest: 04:00 is not planned"
+    );
     cleanup(&prefix).await;
 }
