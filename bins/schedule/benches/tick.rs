@@ -3,7 +3,8 @@
 //! 1 and `BENCH_FIRE_TIMES` (default 1) missed hourly fire times, all due: the first
 //! tick freezes pipelines × fire times workflows, inserts the runs, claims one per
 //! pipeline and pushes 10,000 submit jobs; the next ticks (same clock, nothing new to
-//! plan or launch) measure the steady state. `BENCH_PIPELINES` changes the count.
+//! plan or launch) measure the steady state (`BENCH_STEADY_TICKS`, default 5).
+//! `BENCH_PIPELINES` changes the count.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -79,17 +80,28 @@ fn main() {
         let first = schedule::timerun::tick(&ctx, now).await.unwrap();
         let busy = t0.elapsed();
         // the steady state: the median of a few ticks with nothing new
+        let ticks: usize = std::env::var("BENCH_STEADY_TICKS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5)
+            .max(1);
         let mut steady = Vec::new();
-        let mut second = schedule::timerun::TickReport::default();
-        for _ in 0..5 {
+        for _ in 0..ticks {
             let t1 = Instant::now();
-            second = schedule::timerun::tick(&ctx, now).await.unwrap();
-            steady.push(t1.elapsed());
+            let report = schedule::timerun::tick(&ctx, now).await.unwrap();
+            steady.push((t1.elapsed(), report));
         }
-        steady.sort();
-        let idle = steady[steady.len() / 2];
-        println!("schedule_tick_{n}_pipelines_x{fire_times}_new_runs: {:.0} ms (planned {}, launched {})", busy.as_secs_f64() * 1000.0, first.planned, first.launched);
-        println!("schedule_tick_{n}_pipelines_x{fire_times}_steady: {:.0} ms (planned {}, launched {}; median of {}, max {:.0} ms)", idle.as_secs_f64() * 1000.0, second.planned, second.launched, steady.len(), steady[steady.len() - 1].as_secs_f64() * 1000.0);
+        steady.sort_by_key(|(d, _)| *d);
+        let (idle, second) = &steady[steady.len() / 2];
+        let phases = |r: &schedule::timerun::TickReport| {
+            r.phases
+                .iter()
+                .map(|(name, d)| format!("{name} {:.1}", d.as_secs_f64() * 1000.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!("schedule_tick_{n}_pipelines_x{fire_times}_new_runs: {:.0} ms (planned {}, launched {}; ms by phase: {})", busy.as_secs_f64() * 1000.0, first.planned, first.launched, phases(&first));
+        println!("schedule_tick_{n}_pipelines_x{fire_times}_steady: {:.0} ms (planned {}, launched {}; median of {}, max {:.0} ms; ms by phase: {})", idle.as_secs_f64() * 1000.0, second.planned, second.launched, steady.len(), steady[steady.len() - 1].0.as_secs_f64() * 1000.0, phases(second));
         let mut r = redis.clone();
         let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut r).await.unwrap();
         if !keys.is_empty() {
