@@ -98,7 +98,7 @@ if want tick; then
   for k in 1 7; do
     OUT=$(BENCH_FIRE_TIMES=$k cargo bench --workspace --bench tick 2>/dev/null | grep -E "schedule_tick" || true)
     echo "$OUT"
-    first=$(echo "$OUT" | grep -m1 'new_runs' | sed -n 's/^[^:]*: \(.*\)$/\1/p')
+    first=$(echo "$OUT" | grep -m1 'new_runs' | sed -n 's/^[^:]*: \([0-9]* ms\).*/\1/p')
     steady=$(echo "$OUT" | grep -m1 'steady' | sed -n 's/^[^:]*: \([0-9]* ms\).*/\1/p')
     row "scheduler, 10,000 pipelines x $k fire time(s)" "first tick $first" "steady tick $steady"
   done
