@@ -237,6 +237,28 @@ impl LastRuns {
     }
 }
 
+impl LastRuns {
+    /// Takes in the runs this process has just inserted: each pipeline's `newest` fire
+    /// time, the `rows` inserted and the highest id read after them, so the next tick
+    /// does not re-read them (a backlog of 70,000 runs would send it to the whole
+    /// re-read). Rows another replica inserted meanwhile below `max_id` are missed
+    /// until the next count, which re-reads everything; until then they only make
+    /// the planner try fire times that the unique key drops.
+    pub fn note_inserted(&mut self, newest: &[(i32, NaiveDateTime)], rows: usize, max_id: i32) {
+        if max_id < self.max_id {
+            return;
+        }
+        for &(pid, d) in newest {
+            let e = self.by_pipeline.entry(pid).or_insert(d);
+            if d > *e {
+                *e = d;
+            }
+        }
+        self.count += rows as i64;
+        self.max_id = max_id;
+    }
+}
+
 /// The number of runs. The count walks the small unique key (the optimizer would walk
 /// the clustered index, which holds the frozen workflows). The key is the migrations'
 /// (`protective_keys`).

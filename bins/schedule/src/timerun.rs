@@ -209,13 +209,14 @@ fn insert_runs(
     config: &CompileConfig,
     cluster_of: &(dyn Fn(Option<&str>) -> String + Sync),
     now: NaiveDateTime,
-) -> QueryResult<usize> {
+) -> QueryResult<Inserted> {
     let ids: Vec<i32> = planned.iter().map(|(p, _)| *p).collect();
     let inputs = app_core::pipeline::load_inputs_bulk(conn, &ids, config, now)?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<NewRun>>(2);
     std::thread::scope(|scope| {
         scope.spawn(|| freeze_runs(planned, &inputs, cluster_of, tx));
         let mut inserted = 0;
+        let mut newest: HashMap<i32, NaiveDateTime> = HashMap::new();
         // an error drops `rx`: the compiling thread stops at its next chunk
         let mut chunks = rx.into_iter().peekable();
         while chunks.peek().is_some() {
@@ -234,12 +235,31 @@ fn insert_runs(
                     n += diesel::insert_or_ignore_into(run::table)
                         .values(&chunk)
                         .execute(conn)?;
+                    for r in &chunk {
+                        if let (Some(p), Some(d)) = (r.pipeline_id, parse_time(&r.execution_date)) {
+                            let e = newest.entry(p).or_insert(d);
+                            *e = (*e).max(d);
+                        }
+                    }
                 }
                 QueryResult::Ok(n)
             })?;
         }
-        Ok(inserted)
+        let max_id: Option<i32> = run::table.select(diesel::dsl::max(run::id)).first(conn)?;
+        Ok(Inserted {
+            rows: inserted,
+            newest: newest.into_iter().collect(),
+            max_id: max_id.unwrap_or(0),
+        })
     })
+}
+
+/// What [`insert_runs`] wrote: the rows, each pipeline's newest fire time and the
+/// highest run id afterwards.
+struct Inserted {
+    rows: usize,
+    newest: Vec<(i32, NaiveDateTime)>,
+    max_id: i32,
 }
 
 /// Compiles the run rows of `planned` and sends them in statement-sized chunks.
@@ -739,7 +759,7 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
     if !planned.is_empty() {
         let compile_config = CompileConfig::from_config(&ctx.config);
         let clusters = ctx.clusters.clone();
-        report.planned = with_conn(&ctx.pool, move |conn| {
+        let inserted = with_conn(&ctx.pool, move |conn| {
             Ok(insert_runs(
                 conn,
                 &planned,
@@ -749,6 +769,17 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
             )?)
         })
         .await?;
+        report.planned = inserted.rows;
+        // the next tick need not re-read what this one wrote
+        if let Some(lasts) = ctx
+            .plan
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lasts
+            .as_mut()
+        {
+            lasts.note_inserted(&inserted.newest, inserted.rows, inserted.max_id);
+        }
     }
 
     report.phase("plan, insert", &mut lap);
