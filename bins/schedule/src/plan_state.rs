@@ -123,15 +123,16 @@ impl PlanState {
         times
     }
 
-    /// True the first time the bad crontab `expr` of `pipeline` is seen (the warning and
-    /// the message are not repeated every tick; the message is also deduplicated across
-    /// processes by `notify_once`).
-    pub fn first_report(&mut self, pipeline: i32, expr: &str) -> bool {
-        if self.reported.get(&pipeline).is_some_and(|e| e == expr) {
-            return false;
-        }
+    /// Whether the bad crontab `expr` of `pipeline` was reported by this process (the
+    /// warning and the message are not repeated every tick; the message is also
+    /// deduplicated across processes by `notify_once`).
+    pub fn reported(&self, pipeline: i32, expr: &str) -> bool {
+        self.reported.get(&pipeline).is_some_and(|e| e == expr)
+    }
+
+    /// Records that the bad crontab `expr` of `pipeline` has been reported.
+    pub fn mark_reported(&mut self, pipeline: i32, expr: &str) {
         self.reported.insert(pipeline, expr.to_string());
-        true
     }
 
     /// Forgets the pipelines that are not crontab pipelines any more.
@@ -199,10 +200,7 @@ impl LastRuns {
                 if count.is_none_or(|n| n == expected) {
                     for (pid, date) in added {
                         if let (Some(pid), Some(d)) = (pid, parse_time(&date)) {
-                            let e = p.by_pipeline.entry(pid).or_insert(d);
-                            if d > *e {
-                                *e = d;
-                            }
+                            keep_latest(&mut p.by_pipeline, pid, d);
                         }
                     }
                     p.count = expected;
@@ -235,9 +233,7 @@ impl LastRuns {
             })
         })
     }
-}
 
-impl LastRuns {
     /// Takes in the runs this process has just inserted: each pipeline's `newest` fire
     /// time, the `rows` inserted and the highest id read after them, so the next tick
     /// does not re-read them (a backlog of 70,000 runs would send it to the whole
@@ -249,13 +245,18 @@ impl LastRuns {
             return;
         }
         for &(pid, d) in newest {
-            let e = self.by_pipeline.entry(pid).or_insert(d);
-            if d > *e {
-                *e = d;
-            }
+            keep_latest(&mut self.by_pipeline, pid, d);
         }
         self.count += rows as i64;
         self.max_id = max_id;
+    }
+}
+
+/// Keeps `d` as the latest time of `pipeline` unless a later one is there.
+pub fn keep_latest(latest: &mut HashMap<i32, NaiveDateTime>, pipeline: i32, d: NaiveDateTime) {
+    let e = latest.entry(pipeline).or_insert(d);
+    if d > *e {
+        *e = d;
     }
 }
 

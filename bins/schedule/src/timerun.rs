@@ -20,7 +20,7 @@ use diesel::mysql::MysqlConnection;
 use diesel::prelude::*;
 
 use crate::context::Ctx;
-use crate::plan_state::LastRuns;
+use crate::plan_state::{LastRuns, keep_latest};
 
 /// A crontab pipeline as the planner reads it. Its name and alert receivers are read
 /// only when a message is due (`contacts`).
@@ -237,8 +237,7 @@ fn insert_runs(
                         .execute(conn)?;
                     for r in &chunk {
                         if let (Some(p), Some(d)) = (r.pipeline_id, parse_time(&r.execution_date)) {
-                            let e = newest.entry(p).or_insert(d);
-                            *e = (*e).max(d);
+                            keep_latest(&mut newest, p, d);
                         }
                     }
                 }
@@ -712,7 +711,7 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
                 Ok(tab) => valid.push((p, tab)),
                 Err(e) => {
                     report.bad_cron += 1;
-                    if state.first_report(p.id, &p.cron_time) {
+                    if !state.reported(p.id, &p.cron_time) {
                         bad.push((p, e));
                     }
                 }
@@ -722,6 +721,10 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
     if !bad.is_empty() {
         let ids: Vec<i32> = bad.iter().map(|(p, _)| p.id).collect();
         let mut contacts = with_conn(&ctx.pool, move |conn| Ok(contacts(conn, &ids)?)).await?;
+        let reported: Vec<(i32, String)> = bad
+            .iter()
+            .map(|(p, _)| (p.id, p.cron_time.clone()))
+            .collect();
         for (p, e) in bad {
             let dedup = format!("bad-cron:{}:{}", p.id, p.cron_time);
             tracing::warn!(pipeline = p.id, cron = %p.cron_time, error = %e, "bad cron_time: pipeline skipped");
@@ -734,6 +737,12 @@ pub async fn tick(ctx: &Ctx, now: NaiveDateTime) -> Result<TickReport, DbError> 
                 "schedule",
             )
             .await;
+        }
+        // marked once sent: after a failed read of the contacts they are reported
+        // next tick
+        let mut state = ctx.plan.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, cron) in &reported {
+            state.mark_reported(*id, cron);
         }
     }
     let mut planned: Vec<(i32, Vec<NaiveDateTime>)> = Vec::new();
